@@ -1,0 +1,49 @@
+-- helpers.lua: shared test helpers. Tests that need ../shared call
+-- helpers.shared(path) and skip with a visible message when it is absent.
+local M = {}
+
+local here = debug.getinfo(1, "S").source:match("^@(.*)/spec/helpers%.lua$") or "."
+M.root = here
+M.shared_root = os.getenv("ARAZZO_SHARED") or (here .. "/../shared")
+
+--- Path inside ../shared, or nil when ../shared is not there.
+function M.shared(rel)
+  local p = M.shared_root .. "/" .. rel
+  local f = io.open(p, "rb")
+  if f then f:close() return p end
+  local ok = os.rename(p, p)   -- directories
+  if ok then return p end
+  return nil
+end
+
+--- Run fn only when ../shared/rel exists; otherwise register a pending test
+--- whose name says why it was skipped.
+function M.with_shared(rel, name, fn)
+  local p = M.shared(rel)
+  if p then
+    it(name, function() fn(p) end)
+  else
+    pending(name .. " (skipped: ../shared/" .. rel .. " is absent)")
+  end
+end
+
+function M.readfile(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+function M.writefile(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
+function M.tmpname()
+  local p = os.tmpname()
+  os.remove(p)
+  return p
+end
+
+return M

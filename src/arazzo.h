@@ -1,0 +1,100 @@
+/* arazzo.h: internal declarations shared by the C sources (not installed).
+ * Licence: MIT (see LICENSE). */
+#ifndef ARAZZO_H
+#define ARAZZO_H
+
+#include <stddef.h>
+#include "compat.h"
+
+#define ARAZZO_VERSION "0.1.0"
+
+/* ---- data model (value.c) -----------------------------------------------
+ * null      lightuserdata NULL (== cjson.null), exposed as core.null
+ * array     a table whose metatable is the shared array metatable
+ *           (registry "arazzo.array", __name "arazzo.array"); an empty marked
+ *           table is [] and an unmarked empty table is {}
+ * object    a plain table; its key order, when known, is recorded in a
+ *           weak-keyed side table (registry "arazzo.order"): order[t] is a
+ *           sequence of the keys as written. Keys never recorded come after
+ *           the recorded ones, sorted, so output is always deterministic.
+ * integer   a Lua integer (5.4) or an integral double (LuaJIT)
+ */
+#define ARAZZO_ARRAY_MT "arazzo.array"
+#define ARAZZO_ORDER_KEY "arazzo.order"
+
+void arazzo_value_open(lua_State *L);
+
+/* Push the null sentinel. [-0,+1] */
+void arazzo_push_null(lua_State *L);
+int arazzo_is_null(lua_State *L, int idx);
+
+/* Set the array metatable on the table at idx. [-0,+0] */
+void arazzo_mark_array(lua_State *L, int idx);
+/* 1 if the table at idx carries the array metatable. [-0,+0] */
+int arazzo_is_marked_array(lua_State *L, int idx);
+/* 1 if the table at idx should encode as an array: marked, or a non-empty
+ * pure sequence 1..n with no other keys. Sets *n to the length. [-0,+0] */
+int arazzo_as_array(lua_State *L, int idx, size_t *n);
+
+/* Push the registry's weak order table. [-0,+1] */
+void arazzo_push_order_table(lua_State *L);
+/* Record key order for the table at idx: pushes nothing; pops the key list
+ * (a sequence of strings) from the top. [-1,+0] */
+void arazzo_set_order(lua_State *L, int idx);
+/* Push a sequence of the keys of the object at idx in encoding order:
+ * recorded order first (keys still present), then the remaining string keys
+ * sorted bytewise, then non-string keys are skipped. [-0,+1], may raise
+ * memory errors only. */
+void arazzo_push_keys(lua_State *L, int idx);
+
+/* Decide whether a number at idx is an integer (by subtype on 5.4, by
+ * value on LuaJIT). On success stores it in *out. [-0,+0] */
+int arazzo_number_is_integer(lua_State *L, int idx, long long *out);
+
+/* Append a shortest round-trip representation of d to b (no NaN/Inf:
+ * caller checks). Integral values below 2^53 print without ".0". */
+void arazzo_format_double(luaL_Buffer *b, double d);
+
+/* ---- module openers: each registers its functions into the table on top
+ * of the stack (the core module table). [-0,+0] ---------------------------- */
+void arazzo_yaml_open(lua_State *L);
+void arazzo_json_open(lua_State *L);
+void arazzo_pointer_open(lua_State *L);
+void arazzo_expr_open(lua_State *L);
+void arazzo_jsonpath_open(lua_State *L);
+void arazzo_regex_open(lua_State *L);
+void arazzo_url_open(lua_State *L);
+void arazzo_form_open(lua_State *L);
+void arazzo_http_open(lua_State *L);
+void arazzo_xml_open(lua_State *L);
+
+/* ---- cross-module C APIs ------------------------------------------------ */
+
+/* json.c: encode the value at idx into b; returns NULL on success or a
+ * static/pushed error message (cycle, NaN, bad type, too deep). The
+ * luaL_Buffer must be initialised by the caller. */
+const char *arazzo_json_encode_value(lua_State *L, int idx, luaL_Buffer *b);
+/* json.c: decode s[0..len) and push the value; on error pushes nothing and
+ * returns 0 with msg set (offset in *errpos). */
+int arazzo_json_decode(lua_State *L, const char *s, size_t len,
+                       const char **msg, size_t *errpos);
+
+/* pointer.c: resolve an RFC 6901 pointer (already-unescaped tokens are not
+ * assumed: p is the raw pointer text, "" or starting with '/') against the
+ * value at idx. Pushes the value (nil when absent) and returns 1, or returns
+ * 0 and pushes nothing when the pointer text is malformed. Uses raw access
+ * only: never calls metamethods. */
+int arazzo_pointer_resolve(lua_State *L, int idx, const char *p, size_t len);
+
+/* regex.c: compile/match helpers usable from other C files (jsonpath's
+ * match()/search()). A compiled pattern is an opaque pointer owned by a
+ * userdata that the caller keeps alive. */
+typedef struct arazzo_regex arazzo_regex;
+/* Push a userdata owning the compiled pattern, return its pointer; on a bad
+ * pattern push nothing, return NULL and fill err (size errlen). */
+arazzo_regex *arazzo_regex_compile(lua_State *L, const char *pat, size_t len,
+                                   int full_match, char *err, size_t errlen);
+/* 1 match, 0 no match, -1 error (e.g. match limit). */
+int arazzo_regex_exec(arazzo_regex *re, const char *s, size_t len);
+
+#endif

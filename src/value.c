@@ -1,0 +1,277 @@
+/* value.c: the shared data model: null, array marker, key order, numbers.
+ * Licence: MIT (see LICENSE). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arazzo.h"
+
+void arazzo_push_null(lua_State *L) { lua_pushlightuserdata(L, NULL); }
+
+int arazzo_is_null(lua_State *L, int idx) {
+  return lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == NULL;
+}
+
+void arazzo_mark_array(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  luaL_getmetatable(L, ARAZZO_ARRAY_MT);
+  lua_setmetatable(L, idx);
+}
+
+int arazzo_is_marked_array(lua_State *L, int idx) {
+  int r;
+  if (!lua_getmetatable(L, idx)) return 0;
+  luaL_getmetatable(L, ARAZZO_ARRAY_MT);
+  r = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return r;
+}
+
+/* A marked table is an array of its raw length; an unmarked one is an array
+ * only when it is non-empty and every key is an integer 1..n. */
+int arazzo_as_array(lua_State *L, int idx, size_t *n) {
+  size_t len, count = 0;
+  idx = lua_absindex(L, idx);
+  len = (size_t)lua_rawlen(L, idx);
+  if (arazzo_is_marked_array(L, idx)) {
+    *n = len;
+    return 1;
+  }
+  if (len == 0) return 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TNUMBER) {
+      lua_pop(L, 1);
+      return 0;
+    }
+    count++;
+  }
+  if (count != len) return 0;
+  *n = len;
+  return 1;
+}
+
+void arazzo_push_order_table(lua_State *L) { lua_getfield(L, LUA_REGISTRYINDEX, ARAZZO_ORDER_KEY); }
+
+void arazzo_set_order(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  arazzo_push_order_table(L); /* keys order */
+  lua_pushvalue(L, idx);
+  lua_pushvalue(L, -3);
+  lua_rawset(L, -3);
+  lua_pop(L, 2);
+}
+
+typedef struct {
+  const char *s;
+  size_t len;
+} keyref;
+
+/* Bytewise order; keys may hold NULs, so compare by length too. */
+static int cmp_keys(const void *a, const void *b) {
+  const keyref *x = (const keyref *)a, *y = (const keyref *)b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->s, y->s, n);
+  if (c) return c;
+  return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* Append to list (at index list) the string keys of t (at idx) that are not
+ * in seen (at sidx), sorted bytewise. The pointer array lives in a userdata
+ * kept at a fixed stack slot, so an allocation error cannot leak it. [-0,+0] */
+static void push_rest_sorted(lua_State *L, int idx, int sidx, int list) {
+  size_t cap = 0, n = 0, i;
+  keyref *v = NULL;
+  int top = lua_gettop(L), slot = top + 1;
+  lua_pushnil(L);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING) continue;
+    lua_pushvalue(L, -1);
+    lua_rawget(L, sidx);
+    if (!lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      continue;
+    }
+    lua_pop(L, 1);
+    if (n == cap) {
+      size_t ncap = cap ? cap * 2 : 8;
+      keyref *nv = (keyref *)lua_newuserdata(L, ncap * sizeof *nv);
+      if (n) memcpy(nv, v, n * sizeof *nv);
+      lua_replace(L, slot);
+      v = nv;
+      cap = ncap;
+    }
+    v[n].s = lua_tolstring(L, -1, &v[n].len); /* the key stays referenced by t */
+    n++;
+  }
+  if (n) qsort(v, n, sizeof *v, cmp_keys);
+  for (i = 0; i < n; i++) {
+    lua_pushlstring(L, v[i].s, v[i].len);
+    lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
+  }
+  lua_settop(L, top);
+}
+
+void arazzo_push_keys(lua_State *L, int idx) {
+  int list, seen;
+  idx = lua_absindex(L, idx);
+  lua_newtable(L);
+  list = lua_gettop(L);
+  lua_newtable(L);
+  seen = lua_gettop(L);
+  arazzo_push_order_table(L);
+  lua_pushvalue(L, idx);
+  lua_rawget(L, -2);
+  if (lua_istable(L, -1)) {
+    size_t i, n = (size_t)lua_rawlen(L, -1);
+    for (i = 1; i <= n; i++) {
+      lua_rawgeti(L, -1, (lua_Integer)i);
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        lua_pushvalue(L, -1);
+        lua_rawget(L, idx);
+        if (!lua_isnil(L, -1)) {
+          lua_pop(L, 1);
+          lua_pushvalue(L, -1);
+          lua_rawget(L, seen);
+          if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushvalue(L, -1);
+            lua_pushboolean(L, 1);
+            lua_rawset(L, seen);
+            lua_rawseti(L, list, (lua_Integer)lua_rawlen(L, list) + 1);
+            continue;
+          }
+        }
+        lua_pop(L, 1);
+      }
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 2); /* order entry, order table */
+  push_rest_sorted(L, idx, seen, list);
+  lua_pop(L, 1); /* seen */
+}
+
+int arazzo_number_is_integer(lua_State *L, int idx, long long *out) {
+#if LUA_VERSION_NUM >= 503 && !defined(LUAJIT_VERSION)
+  if (lua_isinteger(L, idx)) {
+    *out = (long long)lua_tointeger(L, idx);
+    return 1;
+  }
+  return 0;
+#else
+  double d = lua_tonumber(L, idx);
+  if (d >= -9007199254740992.0 && d <= 9007199254740992.0 && floor(d) == d) {
+    *out = (long long)d;
+    return 1;
+  }
+  return 0;
+#endif
+}
+
+void arazzo_format_double(luaL_Buffer *b, double d) {
+  char buf[40];
+  int prec;
+  if (floor(d) == d && fabs(d) < 9007199254740992.0) {
+    snprintf(buf, sizeof buf, "%.0f", d);
+    if (strcmp(buf, "-0") == 0) strcpy(buf, "0");
+    luaL_addstring(b, buf);
+    return;
+  }
+  for (prec = 15; prec <= 17; prec++) {
+    snprintf(buf, sizeof buf, "%.*g", prec, d);
+    if (strtod(buf, NULL) == d) break;
+  }
+  luaL_addstring(b, buf);
+}
+
+/* core.array([t]) -> t marked as an array (a new empty one without t). */
+static int l_array(lua_State *L) {
+  if (lua_isnoneornil(L, 1)) {
+    lua_settop(L, 0);
+    lua_newtable(L);
+  } else {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+  }
+  arazzo_mark_array(L, 1);
+  return 1;
+}
+
+/* core.isarray(v) -> true when v is a table that encodes as a JSON array. */
+static int l_isarray(lua_State *L) {
+  size_t n;
+  lua_pushboolean(L, lua_type(L, 1) == LUA_TTABLE && arazzo_as_array(L, 1, &n));
+  return 1;
+}
+
+/* core.keys(t) -> sequence of t's string keys in encoding order. */
+static int l_keys(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  arazzo_push_keys(L, 1);
+  return 1;
+}
+
+/* core.setorder(t, keys) -> t, records keys (a sequence of strings) as t's
+ * key order; core.setorder(t, nil) forgets it. */
+static int l_setorder(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (lua_isnoneornil(L, 2)) {
+    lua_settop(L, 1);
+    lua_pushnil(L);
+  } else {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+  }
+  arazzo_set_order(L, 1);
+  return 1;
+}
+
+/* core.getorder(t) -> the recorded key list or nil (not a copy). */
+static int l_getorder(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  arazzo_push_order_table(L);
+  lua_pushvalue(L, 1);
+  lua_rawget(L, -2);
+  return 1;
+}
+
+/* core.isinteger(v) -> true when v is a number that is an exact integer by
+ * the data model's rule (subtype on 5.4, integral value on LuaJIT). */
+static int l_isinteger(lua_State *L) {
+  long long v;
+  lua_pushboolean(L, lua_type(L, 1) == LUA_TNUMBER && arazzo_number_is_integer(L, 1, &v));
+  return 1;
+}
+
+static const luaL_Reg value_funcs[] = {
+    {"array", l_array},       {"isarray", l_isarray},   {"keys", l_keys},
+    {"setorder", l_setorder}, {"getorder", l_getorder}, {"isinteger", l_isinteger},
+    {NULL, NULL}};
+
+void arazzo_value_open(lua_State *L) {
+  if (luaL_newmetatable(L, ARAZZO_ARRAY_MT)) {
+    lua_pushliteral(L, ARAZZO_ARRAY_MT);
+    lua_setfield(L, -2, "__name");
+  }
+  lua_setfield(L, -2, "array_mt");
+  lua_getfield(L, LUA_REGISTRYINDEX, ARAZZO_ORDER_KEY);
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, ARAZZO_ORDER_KEY);
+  }
+  lua_pop(L, 1);
+  arazzo_push_null(L);
+  lua_setfield(L, -2, "null");
+  luaL_setfuncs(L, value_funcs, 0);
+}
