@@ -1,0 +1,630 @@
+--- Cross-object resolution at load time: step targets (operationId,
+-- operationPath, workflowId) with did-you-mean hints, Reusable Object
+-- references, workflow/step parameter merging, action targets, dependsOn,
+-- and the references inside every compiled runtime expression. Produces the
+-- immutable plan that `run()` executes.
+local core = require "arazzo.core"
+local sources = require "arazzo.sources"
+local suggest = require "arazzo.suggest"
+local compile = require "arazzo.compile"
+local validate = require "arazzo.validate"
+
+local M = {}
+
+local type, pairs, ipairs, format, tostring = type, pairs, ipairs, string.format, tostring
+local extend = validate.copy_path
+local hint = suggest.hint
+
+local function keys_of(t)
+  local out = {}
+  if type(t) == "table" then for k in pairs(t) do if type(k) == "string" then out[#out + 1] = k end end end
+  table.sort(out)
+  return out
+end
+
+-- Split "$sourceDescriptions.<name>.<rest>" (rest may contain dots).
+local function qualified(s)
+  local name, rest = s:match("^%$sourceDescriptions%.([%w_%-]+)%.(.+)$")
+  return name, rest
+end
+M.qualified = qualified
+
+local function join_url(server, path)
+  if core.url_join then return core.url_join(server, path) end
+  if path == "" then return server end
+  return (server:gsub("/+$", "")) .. (path:sub(1, 1) == "/" and path or "/" .. path)
+end
+
+------------------------------------------------------------------------------
+-- Operations
+
+local function openapi_sources(st)
+  local list = {}
+  for _, s in ipairs(st.source_list) do if s.type == "openapi" then list[#list + 1] = s end end
+  return list
+end
+
+local function op_ids(src)
+  local out = {}
+  for id in pairs(src.by_id or {}) do out[#out + 1] = id end
+  table.sort(out)
+  return out
+end
+
+-- Describe the resolved operation record as the plan exposes it.
+function M.describe_operation(st, rec, path)
+  local ctx = st.ctx
+  local server, note = sources.server_for(ctx, rec)
+  if not server then
+    st.report:error(path, format("cannot determine the server of %s %s: %s", rec.method, rec.path, note), "source")
+    server = ""
+  elseif note == "relative" then
+    st.report:warn(path, format("server URL '%s' of source '%s' is relative to a local file; pass opts.servers.%s to run it",
+      server, rec.source.name, rec.source.name))
+  end
+  local body = sources.request_body_for(ctx, rec)
+  local security, problems = sources.security_for(ctx, rec)
+  for _, p in ipairs(problems or {}) do st.report:warn(path, format("source '%s': %s", rec.source.name, p)) end
+  return {
+    source = rec.source.name, operationId = rec.operationId, method = rec.method, path = rec.path,
+    server = server, url = join_url(server, rec.path), relative_server = note == "relative" or nil,
+    parameters = sources.parameters_for(ctx, rec),
+    request_body = body, security = security,
+  }
+end
+
+local function resolve_operation_id(st, step, path)
+  local value = step.operationId
+  local p = extend(path, "operationId")
+  local name, id = qualified(value)
+  if name then
+    local src = st.sources[name]
+    if not src then
+      st.report:error(p, format("unknown source description '%s'%s", name, hint(name, keys_of(st.sources), "source name")), "reference")
+      return nil
+    end
+    if src.type ~= "openapi" then
+      st.report:error(p, format("source '%s' is an %s document; operationId needs an openapi source", name, src.type), "reference")
+      return nil
+    end
+    local rec = src.by_id[id]
+    if not rec then
+      st.report:error(p, format("unknown operation '%s' in source '%s'%s", id, name, hint(id, op_ids(src), "operationId")), "operation")
+      return nil
+    end
+    return rec
+  end
+  if value:match("^%$sourceDescriptions%.") then
+    st.report:error(p, format("malformed operationId '%s' (expected $sourceDescriptions.<name>.<operationId>)", value), "expr")
+    return nil
+  end
+  local list = openapi_sources(st)
+  local found = {}
+  for _, src in ipairs(list) do
+    if src.by_id[value] then found[#found + 1] = src end
+  end
+  if #found == 1 then
+    if #list > 1 then
+      st.report:warn(p, format("operationId '%s' should be qualified as $sourceDescriptions.%s.%s (there are %d openapi sources)",
+        value, found[1].name, value, #list))
+    end
+    return found[1].by_id[value]
+  elseif #found > 1 then
+    local names = {}
+    for i, s in ipairs(found) do names[i] = s.name end
+    st.report:error(p, format("operationId '%s' is ambiguous: it exists in sources %s; qualify it as $sourceDescriptions.<name>.%s",
+      value, table.concat(names, ", "), value), "operation")
+    return nil
+  end
+  local all = {}
+  for _, src in ipairs(list) do for _, id2 in ipairs(op_ids(src)) do all[#all + 1] = id2 end end
+  if #list == 0 then
+    st.report:error(p, format("unknown operation '%s': the document has no openapi source description", value), "operation")
+  else
+    st.report:error(p, format("unknown operation '%s'%s", value, hint(value, all, "operationId")), "operation")
+  end
+  return nil
+end
+
+local function resolve_operation_path(st, step, path)
+  local value = step.operationPath
+  local p = extend(path, "operationPath")
+  local expr, ptr = value:match("^{(%$[^}]*)}#(.*)$")
+  if not expr then
+    st.report:error(p, format("operationPath '%s' must look like '{$sourceDescriptions.<name>.url}#/paths/...'", value), "expr")
+    return nil
+  end
+  local name = expr:match("^%$sourceDescriptions%.([%w_%-]+)%.url$")
+  if not name then
+    st.report:error(p, format("operationPath must name its source as {$sourceDescriptions.<name>.url}, got '{%s}'", expr), "expr")
+    return nil
+  end
+  local src = st.sources[name]
+  if not src then
+    st.report:error(p, format("unknown source description '%s'%s", name, hint(name, keys_of(st.sources), "source name")), "reference")
+    return nil
+  end
+  if src.type ~= "openapi" then
+    st.report:error(p, format("source '%s' is not an openapi document", name), "reference")
+    return nil
+  end
+  local ok, msg = core.pointer_check(ptr)
+  if not ok then st.report:error(p, msg, "expr") return nil end
+  local toks = core.pointer_tokens(ptr)
+  if toks[1] ~= "paths" or not toks[2] or #toks > 3 then
+    st.report:error(p, format("operationPath pointer '%s' must be #/paths/<path>/<method>", ptr), "operation")
+    return nil
+  end
+  local method = toks[3]
+  if method then
+    local rec = src.by_path[toks[2] .. " " .. method:lower()]
+    if not rec then
+      st.report:error(p, format("no operation %s %s in source '%s'", method:upper(), toks[2], name), "operation")
+      return nil
+    end
+    if method ~= method:lower() then
+      st.report:warn(p, format("method '%s' in operationPath should be lower-case", method))
+    end
+    return rec
+  end
+  -- A pointer to a Path Item (the LoginAndRetrievePets example): accept it
+  -- when the path item has exactly one operation.
+  local recs = {}
+  for _, m in ipairs(sources.METHODS) do
+    local r = src.by_path[toks[2] .. " " .. m]
+    if r then recs[#recs + 1] = r end
+  end
+  if #recs == 1 then
+    st.report:warn(p, format("operationPath points at a Path Item; using its only operation %s", recs[1].method))
+    return recs[1]
+  end
+  st.report:error(p, format("operationPath '%s' points at a Path Item with %d operations; add the method segment",
+    ptr, #recs), "operation")
+  return nil
+end
+
+------------------------------------------------------------------------------
+-- Workflows (local or in an arazzo source)
+
+-- @return {document = doc_state_or_document, id = workflowId, plan = workflow plan or nil}
+function M.workflow_ref(st, value, path)
+  local name, id = qualified(value)
+  if name then
+    local src = st.sources[name]
+    if not src then
+      st.report:error(path, format("unknown source description '%s'%s", name, hint(name, keys_of(st.sources), "source name")), "reference")
+      return nil
+    end
+    if src.type ~= "arazzo" then
+      st.report:error(path, format("source '%s' is an %s document; a workflow reference needs an arazzo source", name, src.type), "reference")
+      return nil
+    end
+    local other = src.document
+    if not other then return nil end -- its load error was reported already
+    if not other.workflow_index[id] then
+      st.report:error(path, format("unknown workflow '%s' in source '%s'%s", id, name, hint(id, other.workflow_ids, "workflowId")), "reference")
+      return nil
+    end
+    return { document = other, id = id }
+  end
+  if value:match("^%$") then
+    st.report:error(path, format("malformed workflow reference '%s' (expected a workflowId or $sourceDescriptions.<name>.<workflowId>)", value), "expr")
+    return nil
+  end
+  if not st.workflow_index[value] then
+    st.report:error(path, format("unknown workflow '%s'%s", value, hint(value, st.workflow_ids, "workflowId")), "reference")
+    return nil
+  end
+  return { document = st.self_ref, id = value }
+end
+
+------------------------------------------------------------------------------
+-- Reusable Objects
+
+local function component(st, ref, kind, path)
+  local want = "$components." .. kind .. "."
+  if ref:sub(1, #want) ~= want then
+    local got = ref:match("^%$components%.([%w]+)%.")
+    if got then
+      st.report:error(path, format("reference '%s' points at %s where %s are expected", ref, got, kind), "reference")
+    else
+      st.report:error(path, format("reference '%s' must be $components.%s.<name>", ref, kind), "reference")
+    end
+    return nil
+  end
+  local key = ref:sub(#want + 1)
+  local comps = type(st.root.components) == "table" and st.root.components[kind]
+  local v = type(comps) == "table" and comps[key] or nil
+  if v == nil then
+    st.report:error(path, format("unknown component '%s' in components.%s%s", key, kind, hint(key, keys_of(comps), "name")), "reference")
+    return nil
+  end
+  return v, { "components", kind, key }
+end
+
+-- Resolve a parameter list item to {name, in, value, path (where value is)}.
+local function parameter_item(st, item, path)
+  if type(item) ~= "table" then return nil end
+  if item.reference ~= nil then
+    if type(item.reference) ~= "string" then return nil end
+    local comp, cpath = component(st, item.reference, "parameters", extend(path, "reference"))
+    if type(comp) ~= "table" then return nil end
+    if item.value ~= nil then
+      return { name = comp.name, ["in"] = comp["in"], value = item.value, vpath = extend(path, "value") }
+    end
+    return { name = comp.name, ["in"] = comp["in"], value = comp.value, vpath = extend(cpath, "value") }
+  end
+  return { name = item.name, ["in"] = item["in"], value = item.value, vpath = extend(path, "value"), path = path }
+end
+
+local function param_key(p)
+  local loc = type(p["in"]) == "string" and p["in"] or ""
+  return loc .. "\0" .. (loc == "header" and tostring(p.name):lower() or tostring(p.name))
+end
+
+-- Workflow parameters merged with the step's: the step's override on (name, in).
+local function merged_parameters(st, wf, step, wpath, spath)
+  local out, index = {}, {}
+  local function add(list, path)
+    for i, item in ipairs(type(list) == "table" and list or {}) do
+      local p = parameter_item(st, item, extend(path, i))
+      if p and type(p.name) == "string" then
+        p.path = p.path or extend(path, i)
+        local k = param_key(p)
+        if index[k] then out[index[k]] = p else out[#out + 1] = p; index[k] = #out end
+      end
+    end
+  end
+  add(wf.parameters, extend(wpath, "parameters"))
+  add(step.parameters, extend(spath, "parameters"))
+  return out
+end
+
+-- Resolve an action list item (inline or Reusable) into a compiled action.
+local function action(st, c, item, path, failure, wf_steps)
+  if type(item) ~= "table" then return nil end
+  local a, apath = item, path
+  if item.reference ~= nil then
+    if type(item.reference) ~= "string" then return nil end
+    local kind = failure and "failureActions" or "successActions"
+    local comp, cpath = component(st, item.reference, kind, extend(path, "reference"))
+    if type(comp) ~= "table" then return nil end
+    a, apath = comp, cpath
+  end
+  if type(a.name) ~= "string" or type(a.type) ~= "string" then return nil end
+  local out = { name = a.name, type = a.type, criteria = {}, path = apath }
+  if a.type == "retry" then
+    out.retry_after = type(a.retryAfter) == "number" and a.retryAfter or nil
+    out.retry_limit = type(a.retryLimit) == "number" and a.retryLimit or 1
+  end
+  if a.type ~= "end" then
+    if type(a.stepId) == "string" then
+      if not wf_steps[a.stepId] then
+        st.report:error(extend(apath, "stepId"), format("unknown step '%s' in this workflow%s", a.stepId,
+          hint(a.stepId, wf_steps.__ids, "stepId")), "reference")
+      end
+      out.step = a.stepId
+    elseif type(a.workflowId) == "string" then
+      out.workflow = M.workflow_ref(st, a.workflowId, extend(apath, "workflowId"))
+    end
+  end
+  for i, cr in ipairs(type(a.criteria) == "table" and a.criteria or {}) do
+    if type(cr) == "table" and type(cr.condition) == "string" then
+      out.criteria[#out.criteria + 1] = compile.criterion(c, cr, extend(extend(apath, "criteria"), i))
+    end
+  end
+  return out
+end
+
+local function actions(st, c, list, path, failure, wf_steps)
+  local out = {}
+  for i, item in ipairs(type(list) == "table" and list or {}) do
+    local a = action(st, c, item, extend(path, i), failure, wf_steps)
+    if a then out[#out + 1] = a end
+  end
+  return out
+end
+
+-- Step actions first, then the workflow's whose name the step does not reuse
+-- ("override but never remove", SPEC-NOTES §7 option a).
+local function merge_actions(step_list, wf_list)
+  local out, names = {}, {}
+  for _, a in ipairs(step_list) do out[#out + 1] = a; names[a.name] = true end
+  for _, a in ipairs(wf_list) do if not names[a.name] then out[#out + 1] = a end end
+  return out
+end
+
+------------------------------------------------------------------------------
+-- Steps
+
+local function operation_parameters(st, c, step_plan, params, spath)
+  local op = step_plan.operation
+  local declared = {}
+  for _, d in ipairs(op and op.parameters or {}) do declared[param_key(d)] = d end
+  local out = {}
+  for _, p in ipairs(params) do
+    local loc = p["in"]
+    if type(loc) ~= "string" then
+      st.report:error(p.path, format("parameter '%s' needs 'in' (path, query, header or cookie) on an operation step", p.name), "invalid")
+    elseif loc == "path" or loc == "query" or loc == "header" or loc == "cookie" then
+      local spec = declared[param_key(p)]
+      if op and not spec then
+        st.report:warn(p.path, format("parameter '%s' (in %s) is not declared by %s %s", p.name, loc, op.method, op.path))
+      end
+      out[#out + 1] = { name = p.name, ["in"] = loc, value = compile.value(c, p.value, p.vpath), spec = spec }
+    end
+  end
+  if op then
+    local given = {}
+    for _, p in ipairs(out) do given[param_key(p)] = true end
+    for _, d in ipairs(op.parameters) do
+      if d["in"] == "path" and not given[param_key(d)] then
+        st.report:error(spath, format("path parameter '%s' of %s %s has no value in this step", d.name, op.method, op.path), "invalid")
+      elseif d.required and not given[param_key(d)] and d["in"] ~= "path" then
+        st.report:warn(spath, format("required %s parameter '%s' of %s %s is not set by this step", d["in"], d.name, op.method, op.path))
+      end
+    end
+  end
+  return out
+end
+
+local function request_body(st, c, step, step_plan, spath)
+  local rb = step.requestBody
+  local op = step_plan.operation
+  if type(rb) ~= "table" then
+    if op and op.request_body and op.request_body.required then
+      st.report:warn(spath, format("%s %s requires a request body but the step has none", op.method, op.path))
+    end
+    return nil
+  end
+  local bpath = extend(spath, "requestBody")
+  local body = { replacements = {} }
+  local ct = rb.contentType
+  if type(ct) ~= "string" then
+    local types = op and op.request_body and op.request_body.media_types
+    ct = types and types[1]
+    if not ct then
+      ct = type(rb.payload) == "string" and "text/plain" or "application/json"
+      st.report:warn(bpath, format("no contentType and the operation declares no request body media type; using %s", ct))
+    end
+  elseif op and op.request_body and #op.request_body.media_types > 0 then
+    local base = ct:lower():match("^([^;%s]+)")
+    local found = false
+    for _, mt in ipairs(op.request_body.media_types) do
+      local m = mt:lower()
+      if m == base or m == "*/*" or (m:match("/%*$") and base:sub(1, #m - 1) == m:sub(1, -2)) then found = true end
+    end
+    if not found then
+      st.report:warn(extend(bpath, "contentType"), format("'%s' is not one of the media types %s %s declares (%s)",
+        ct, op.method, op.path, table.concat(op.request_body.media_types, ", ")))
+    end
+  end
+  body.content_type = ct
+  if rb.payload ~= nil then body.payload = compile.value(c, rb.payload, extend(bpath, "payload")) end
+  for i, r in ipairs(type(rb.replacements) == "table" and rb.replacements or {}) do
+    if type(r) == "table" and type(r.target) == "string" then
+      local rp = extend(extend(bpath, "replacements"), i)
+      local is_xml = ct:lower():find("xml", 1, true) ~= nil
+      if not is_xml then
+        local ok, msg = core.pointer_check(r.target)
+        if not ok then st.report:error(extend(rp, "target"), format("%s in '%s'", msg, r.target), "expr") end
+      end
+      body.replacements[#body.replacements + 1] = { target = r.target, xml = is_xml,
+        value = compile.value(c, r.value, extend(rp, "value")) }
+    end
+  end
+  return body
+end
+
+local function step_plan(st, c, wf, wplan, step, i, wpath)
+  local spath = extend(extend(wpath, "steps"), i)
+  local plan = { id = step.stepId, index = i, description = step.description, path = spath }
+  local rec
+  if type(step.operationId) == "string" then
+    rec = resolve_operation_id(st, step, spath)
+  elseif type(step.operationPath) == "string" then
+    rec = resolve_operation_path(st, step, spath)
+  elseif type(step.workflowId) == "string" then
+    plan.kind = "workflow"
+    plan.workflow = M.workflow_ref(st, step.workflowId, extend(spath, "workflowId"))
+  end
+  if rec then
+    plan.kind = "operation"
+    plan.operation = M.describe_operation(st, rec, spath)
+  end
+  plan.kind = plan.kind or "operation"
+  local params = merged_parameters(st, wf, step, wpath, spath)
+  if plan.kind == "workflow" then
+    plan.inputs = {}
+    for _, p in ipairs(params) do
+      plan.inputs[#plan.inputs + 1] = { name = p.name, value = compile.value(c, p.value, p.vpath) }
+    end
+  else
+    plan.parameters = operation_parameters(st, c, plan, params, spath)
+    plan.body = request_body(st, c, step, plan, spath)
+  end
+  plan.success = {}
+  for j, cr in ipairs(type(step.successCriteria) == "table" and step.successCriteria or {}) do
+    if type(cr) == "table" and type(cr.condition) == "string" then
+      plan.success[#plan.success + 1] = compile.criterion(c, cr, extend(extend(spath, "successCriteria"), j))
+    end
+  end
+  plan.on_success = merge_actions(actions(st, c, step.onSuccess, extend(spath, "onSuccess"), false, wplan.step_set),
+    wplan.success_actions)
+  plan.on_failure = merge_actions(actions(st, c, step.onFailure, extend(spath, "onFailure"), true, wplan.step_set),
+    wplan.failure_actions)
+  plan.outputs = {}
+  if type(step.outputs) == "table" then
+    for _, k in ipairs(core.keys(step.outputs)) do
+      local e = compile.expression(c, step.outputs[k], extend(extend(spath, "outputs"), k))
+      if e then plan.outputs[#plan.outputs + 1] = { name = k, expr = e } end
+    end
+  end
+  return plan
+end
+
+------------------------------------------------------------------------------
+-- Expression references
+
+local SOURCES_OK_IN_OUTPUTS = { inputs = true, steps = true, workflows = true, outputs = true,
+  sourceDescriptions = true, components = true }
+
+local function check_refs(st, wplan, exprs, declared_inputs)
+  for _, item in ipairs(exprs) do
+    for _, ref in ipairs(item.expr:refs()) do
+      local src = ref.source
+      if src == "steps" then
+        local target = wplan.step_set[ref.id]
+        if not target then
+          st.report:error(item.path, format("$steps.%s: no step '%s' in workflow '%s'%s", tostring(ref.id), tostring(ref.id),
+            wplan.id, hint(tostring(ref.id), wplan.step_set.__ids, "stepId")), "reference")
+        elseif ref.name and target.outputs then
+          local name = ref.name
+          local top = name:match("^([^.]+)")
+          if not target.outputs[name] and not target.outputs[top] then
+            local outs = keys_of(target.outputs)
+            st.report:error(item.path, format("$steps.%s.outputs.%s: step '%s' defines no output '%s'%s", ref.id, name,
+              ref.id, name, #outs > 0 and hint(name, outs, "output") or " (it defines no outputs)"), "reference")
+          end
+        end
+      elseif src == "workflows" then
+        if ref.id and not st.workflow_index[ref.id] then
+          st.report:error(item.path, format("$workflows.%s: no workflow '%s'%s", ref.id, ref.id,
+            hint(ref.id, st.workflow_ids, "workflowId")), "reference")
+        end
+      elseif src == "sourceDescriptions" then
+        if ref.id and not st.sources_declared[ref.id] then
+          st.report:error(item.path, format("$sourceDescriptions.%s: no source description '%s'%s", ref.id, ref.id,
+            hint(ref.id, keys_of(st.sources_declared), "source name")), "reference")
+        end
+      elseif src == "components" then
+        local comps = type(st.root.components) == "table" and st.root.components or {}
+        local group = ref.field and comps[ref.field]
+        if ref.name and (type(group) ~= "table" or group[ref.name] == nil) then
+          st.report:error(item.path, format("$components.%s.%s: no such component", tostring(ref.field), ref.name), "reference")
+        end
+      elseif src == "inputs" then
+        if declared_inputs and ref.name then
+          local top = ref.name:match("^([^.]+)")
+          if declared_inputs[ref.name] == nil and declared_inputs[top] == nil then
+            st.report:warn(item.path, format("$inputs.%s is not declared in the inputs schema of workflow '%s'", ref.name, wplan.id))
+          end
+        end
+      end
+      if item.scope == "workflow-outputs" and not SOURCES_OK_IN_OUTPUTS[src] then
+        st.report:warn(item.path, format("$%s is not available in workflow outputs (it belongs to a step)", src))
+      end
+    end
+  end
+end
+
+local function declared_inputs(st, wf)
+  local sch = wf.inputs
+  if type(sch) ~= "table" then return nil end
+  if type(sch["$ref"]) == "string" then
+    local key = sch["$ref"]:match("^#/components/inputs/(.+)$")
+    local comps = type(st.root.components) == "table" and st.root.components.inputs
+    sch = key and type(comps) == "table" and comps[key] or nil
+    if type(sch) ~= "table" then return nil end
+  end
+  if type(sch.properties) ~= "table" then return nil end
+  if sch.additionalProperties ~= nil and sch.additionalProperties ~= false then return nil end
+  return sch.properties
+end
+
+------------------------------------------------------------------------------
+-- Workflows
+
+local function workflow_plan(st, wf, i)
+  local wpath = { "workflows", i }
+  local c = { report = st.report, lenient = st.lenient, exprs = {} }
+  local wplan = { id = wf.workflowId, summary = wf.summary, description = wf.description, inputs = wf.inputs,
+    path = wpath, steps = {}, step_set = { __ids = {} }, outputs = {} }
+  for _, step in ipairs(wf.steps) do
+    if type(step) == "table" and type(step.stepId) == "string" then
+      wplan.step_set[step.stepId] = { outputs = type(step.outputs) == "table" and step.outputs or nil }
+      wplan.step_set.__ids[#wplan.step_set.__ids + 1] = step.stepId
+    end
+  end
+  wplan.success_actions = actions(st, c, wf.successActions, extend(wpath, "successActions"), false, wplan.step_set)
+  wplan.failure_actions = actions(st, c, wf.failureActions, extend(wpath, "failureActions"), true, wplan.step_set)
+  wplan.depends = {}
+  for j, d in ipairs(type(wf.dependsOn) == "table" and wf.dependsOn or {}) do
+    if type(d) == "string" then
+      local ref = M.workflow_ref(st, d, extend(extend(wpath, "dependsOn"), j))
+      if ref then wplan.depends[#wplan.depends + 1] = ref end
+    end
+  end
+  for j, step in ipairs(wf.steps) do
+    if type(step) == "table" and type(step.stepId) == "string" then
+      local sp = step_plan(st, c, wf, wplan, step, j, wpath)
+      wplan.steps[#wplan.steps + 1] = sp
+    end
+  end
+  local n = #c.exprs
+  if type(wf.outputs) == "table" then
+    for _, k in ipairs(core.keys(wf.outputs)) do
+      local e = compile.expression(c, wf.outputs[k], extend(extend(wpath, "outputs"), k))
+      if e then wplan.outputs[#wplan.outputs + 1] = { name = k, expr = e } end
+    end
+  end
+  for j = n + 1, #c.exprs do c.exprs[j].scope = "workflow-outputs" end
+  check_refs(st, wplan, c.exprs, declared_inputs(st, wf))
+  wplan.step_index = {}
+  for j, sp in ipairs(wplan.steps) do wplan.step_index[sp.id] = j end
+  return wplan
+end
+
+-- dependsOn cycles among local workflows.
+local function check_cycles(st, plans)
+  local state, stack = {}, {}
+  local function visit(id)
+    if state[id] == 2 then return end
+    if state[id] == 1 then
+      local cyc, started = {}, false
+      for _, s in ipairs(stack) do
+        if s == id then started = true end
+        if started then cyc[#cyc + 1] = s end
+      end
+      cyc[#cyc + 1] = id
+      local idx = st.workflow_index[id]
+      st.report:error({ "workflows", idx, "dependsOn" }, "dependsOn cycle: " .. table.concat(cyc, " -> "), "reference")
+      return true
+    end
+    state[id] = 1
+    stack[#stack + 1] = id
+    local p = plans[st.workflow_index[id]]
+    for _, d in ipairs(p and p.depends or {}) do
+      if d.document == st.self_ref and visit(d.id) then break end
+    end
+    stack[#stack] = nil
+    state[id] = 2
+  end
+  for _, id in ipairs(st.workflow_ids) do visit(id) end
+end
+
+--- Resolve and compile every workflow of a validated document.
+-- @param st state: {report, root, sources, source_list, sources_declared, ctx,
+--   lenient, self_ref}
+-- @return list of workflow plans (in document order)
+function M.workflows(st)
+  st.workflow_index, st.workflow_ids = {}, {}
+  for i, wf in ipairs(st.root.workflows) do
+    if type(wf) == "table" and type(wf.workflowId) == "string" and not st.workflow_index[wf.workflowId] then
+      st.workflow_index[wf.workflowId] = i
+      st.workflow_ids[#st.workflow_ids + 1] = wf.workflowId
+    end
+  end
+  local plans = {}
+  for i, wf in ipairs(st.root.workflows) do
+    if type(wf) == "table" and type(wf.workflowId) == "string" and type(wf.steps) == "table" then
+      plans[i] = workflow_plan(st, wf, i)
+    end
+  end
+  check_cycles(st, plans)
+  local out = {}
+  for i = 1, #st.root.workflows do if plans[i] then out[#out + 1] = plans[i] end end
+  return out
+end
+
+return M
