@@ -26,6 +26,7 @@ describe("arazzo.core JSON pointer", function()
     assert.equal(3, col)
     ok, msg, col = core.pointer_check("a")
     assert.is_nil(ok)
+    assert.matches("start with '/'", msg)
     assert.equal(1, col)
   end)
 

@@ -7,7 +7,7 @@ local core = require "arazzo.core"
 local M = {}
 local extend = require("arazzo.validate").copy_path
 
-local type, pairs, ipairs, format, tostring = type, pairs, ipairs, string.format, tostring
+local type, ipairs, format = type, ipairs, string.format
 local null = core.null
 local isarray = core.isarray
 
@@ -27,7 +27,7 @@ function M.expression(c, text, path)
     c.report:error(path, format("expected a runtime expression string, got %s", type(text)), "expr")
     return nil
   end
-  local e, msg, _, col = core.expr_compile(text, "expression", { lenient = c.lenient })
+  local e, msg = core.expr_compile(text, "expression", { lenient = c.lenient })
   if not e then
     c.report:error(path, format("%s in '%s'", msg, text), "expr")
     return nil

@@ -5,7 +5,7 @@
 local M = {}
 M.__index = M
 
-local concat, format, type, ipairs, tostring = table.concat, string.format, type, ipairs, tostring
+local concat, format, type, ipairs = table.concat, string.format, type, ipairs
 
 --- Render a segment list as `a.b[0].c`.
 -- @param segs array of strings and 1-based integers
@@ -35,10 +35,10 @@ end
 -- Find "line:col" for a path: the member's own position when known, else the
 -- nearest enclosing container's.
 function M:locate(segs)
-  local pos, node, best = self.pos, self.root, nil
+  local pos, node = self.pos, self.root
   if not pos then return nil end
   local p = pos[node]
-  best = p and p[0]
+  local best = p and p[0]
   for _, s in ipairs(segs) do
     if type(node) ~= "table" then break end
     p = pos[node]

@@ -9,7 +9,7 @@ local core = require "arazzo.core"
 
 local M = {}
 
-local type, pairs, ipairs, format, tostring = type, pairs, ipairs, string.format, tostring
+local type, ipairs, format, tostring = type, ipairs, string.format, tostring
 local null = core.null
 
 local METHODS = { "get", "put", "post", "delete", "options", "head", "patch", "trace" }

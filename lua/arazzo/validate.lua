@@ -220,7 +220,7 @@ function V:reusable(v, path)
   end
 end
 
-function V:parameter(v, path, component)
+function V:parameter(v, path)
   self:fields(v, path, { name = 1, ["in"] = 1, value = 1 }, "parameter")
   self:field(v, path, "name", "string", true)
   local loc = v["in"]
@@ -415,7 +415,7 @@ function V:components(v, path)
     end
   end)
   self:map(v, path, "parameters", function(s, prm, p)
-    if s:object(prm, p, "component parameter") then s:parameter(prm, p, true) end
+    if s:object(prm, p, "component parameter") then s:parameter(prm, p) end
   end)
   self:map(v, path, "successActions", function(s, a, p) s:action(a, p, false) end)
   self:map(v, path, "failureActions", function(s, a, p) s:action(a, p, true) end)
