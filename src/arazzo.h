@@ -67,6 +67,7 @@ void arazzo_url_open(lua_State *L);
 void arazzo_form_open(lua_State *L);
 void arazzo_http_open(lua_State *L);
 void arazzo_xml_open(lua_State *L);
+void arazzo_time_open(lua_State *L);
 
 /* ---- cross-module C APIs ------------------------------------------------ */
 

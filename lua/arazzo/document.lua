@@ -237,6 +237,14 @@ function Workflow:plan()
   return table.concat(out, "\n")
 end
 
+--- Run the workflow.
+-- @param inputs table of workflow inputs
+-- @param opts run options (auth, hooks, transport, timeout, ...; see README)
+-- @return result table {ok, outputs, steps, history, error, requests, ms}
+function Workflow:run(inputs, opts)
+  return require("arazzo.runner").run(self, inputs, opts)
+end
+
 function Workflow.__tostring(self) return format("arazzo.Workflow(%s)", self.id) end
 
 return M

@@ -8,6 +8,7 @@ local sources = require "arazzo.sources"
 local suggest = require "arazzo.suggest"
 local compile = require "arazzo.compile"
 local validate = require "arazzo.validate"
+local body_mod = require "arazzo.body"
 
 local M = {}
 
@@ -65,9 +66,12 @@ function M.describe_operation(st, rec, path)
   local body = sources.request_body_for(ctx, rec)
   local security, problems = sources.security_for(ctx, rec)
   for _, p in ipairs(problems or {}) do st.report:warn(path, format("source '%s': %s", rec.source.name, p)) end
+  -- literal path text such as "/v1/Invoice Items" must be percent-encoded;
+  -- {templates}, existing escapes and RFC 3986 path characters stay
+  local encoded = rec.path:gsub("[^%w%-%._~!$&'()*+,;=:@/{}%%]", function(ch) return format("%%%02X", ch:byte()) end)
   return {
     source = rec.source.name, operationId = rec.operationId, method = rec.method, path = rec.path,
-    server = server, url = join_url(server, rec.path), relative_server = note == "relative" or nil,
+    server = server, url = join_url(server, encoded), relative_server = note == "relative" or nil,
     parameters = sources.parameters_for(ctx, rec),
     request_body = body, security = security,
   }
@@ -400,7 +404,7 @@ local function request_body(st, c, step, step_plan, spath)
     end
   end
   body.content_type = ct
-  if rb.payload ~= nil then body.payload = compile.value(c, rb.payload, extend(bpath, "payload")) end
+  if rb.payload ~= nil then body.payload = body_mod.compile_payload(c, rb.payload, ct, extend(bpath, "payload")) end
   for i, r in ipairs(type(rb.replacements) == "table" and rb.replacements or {}) do
     if type(r) == "table" and type(r.target) == "string" then
       local rp = extend(extend(bpath, "replacements"), i)

@@ -1,0 +1,660 @@
+--- The step loop: runs a compiled workflow plan. Plain Lua from `run()` down
+-- to the transport call, so a transport that yields (OpenResty cosockets)
+-- can yield through `run()`; the C core is only called for pure functions.
+--
+-- Semantics (README "Run semantics" has the user-facing version):
+-- * a step succeeds when all successCriteria hold; without criteria, when the
+--   status is 2xx; hooks.success may override the verdict;
+-- * on success: step outputs, then the first success action whose criteria
+--   hold (step actions before workflow actions); none -> next step;
+-- * on failure: the first failure action whose criteria hold; retry honours
+--   retryLimit (default 1: retries, not attempts), retryAfter and an HTTP
+--   Retry-After header (which wins); an exhausted retry falls through to the
+--   later actions; none -> the workflow fails;
+-- * goto a step continues there (retry counters reset); goto a workflow runs
+--   it in place of the rest of this one (one-way);
+-- * `end` on success ends the workflow successfully; on failure it ends it
+--   as failed;
+-- * loops are bounded by opts.max_steps.
+local core = require "arazzo.core"
+local compile = require "arazzo.compile"
+local body = require "arazzo.body"
+local params = require "arazzo.params"
+local auth = require "arazzo.auth"
+local criteria = require "arazzo.criteria"
+local transport_mod = require "arazzo.transport"
+
+local M = {}
+
+local type, pairs, ipairs, format, tostring, pcall = type, pairs, ipairs, string.format, tostring, pcall
+local now = core.now
+local null = core.null
+
+local OPTIONS = {
+  auth = "table", hooks = "table", transport = "function", timeout = "number", max_steps = "number",
+  max_depth = "number", max_retry_wait = "number", sleep = "function", trace = "function",
+  inputs_for = "table", idempotency = "any", run_id = "string", validate_inputs = "boolean",
+  connect_timeout = "number", max_body = "number", verify = "boolean", ca_file = "string", proxy = "string",
+  max_redirects = "number", user_agent = "string", missing = "string",
+}
+local HOOKS = { before_request = true, after_response = true, success = true }
+
+local function check_opts(opts)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then error(format("bad argument #2 to 'run' (table expected, got %s)", type(opts)), 3) end
+  for k, v in pairs(opts) do
+    local want = OPTIONS[k]
+    if not want then error(format("run: unknown option '%s'", tostring(k)), 3) end
+    if want ~= "any" and type(v) ~= want then
+      error(format("run: option '%s' must be a %s, got %s", k, want, type(v)), 3)
+    end
+  end
+  for k, v in pairs(opts.hooks or {}) do
+    if not HOOKS[k] then error(format("run: unknown hook '%s' (before_request, after_response, success)", tostring(k)), 3) end
+    if type(v) ~= "function" then error(format("run: hook '%s' must be a function, got %s", k, type(v)), 3) end
+  end
+  if opts.missing and opts.missing ~= "error" and opts.missing ~= "omit" then
+    error("run: option 'missing' must be \"error\" or \"omit\"", 3)
+  end
+  return opts
+end
+
+------------------------------------------------------------------------------
+-- helpers
+
+local function http_date(s)
+  local months = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, Aug = 8, Sep = 9, Oct = 10, Nov = 11, Dec = 12 }
+  local d, mon, y, h, mi, sec = s:match("^%a+, (%d%d) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT$")
+  if not d or not months[mon] then return nil end
+  -- days from civil (proleptic Gregorian), UTC, no dependence on the local zone
+  local yy, m = tonumber(y), months[mon]
+  if m <= 2 then yy = yy - 1 end
+  local era = math.floor(yy / 400)
+  local yoe = yy - era * 400
+  local mp = (m + 9) % 12
+  local doy = math.floor((153 * mp + 2) / 5) + tonumber(d) - 1
+  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
+  local days = era * 146097 + doe - 719468
+  return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
+end
+M.http_date = http_date
+
+--- Seconds to wait from a Retry-After header value (delta-seconds or HTTP-date).
+function M.retry_after_seconds(v)
+  if type(v) ~= "string" then return nil end
+  v = v:match("^%s*(.-)%s*$")
+  if v:match("^%d+$") then return tonumber(v) end
+  local t = http_date(v)
+  if t then
+    local d = t - core.wallclock()
+    return d > 0 and d or 0
+  end
+  return nil
+end
+
+local function is_json_type(ct)
+  ct = (ct or ""):lower()
+  return ct:find("json", 1, true) ~= nil
+end
+
+local function decode_body(res)
+  local raw = res.body or ""
+  local ct = res.headers and res.headers["content-type"]
+  if raw == "" then return raw end
+  if is_json_type(ct) or (not ct and raw:match("^%s*[%[{]")) then
+    local v = core.json_decode(raw)
+    if v ~= nil then return v end
+  end
+  return raw
+end
+
+local function headers_map(list)
+  local out, seen = {}, {}
+  for _, h in ipairs(list) do
+    local l = h[1]:lower()
+    if seen[l] then out[seen[l]] = out[seen[l]] .. ", " .. h[2]
+    else out[h[1]] = h[2]; seen[l] = h[1] end
+  end
+  return out
+end
+
+local function lower_map(m)
+  local out = {}
+  for k, v in pairs(m) do out[k:lower()] = v end
+  return out
+end
+
+local function bad_header(headers)
+  for k, v in pairs(headers) do
+    if type(k) ~= "string" or not k:match("^[!#$%%&'*+%-.^_`|~%w]+$") then
+      return format("invalid header name %q", tostring(k))
+    end
+    if type(v) ~= "string" then return format("header '%s' must be a string, got %s", k, type(v)) end
+    if v:find("[\r\n%z]") then return format("header '%s' contains CR, LF or NUL", k) end
+  end
+  return nil
+end
+
+local function random_hex(n)
+  local t = {}
+  for i = 1, n do t[i] = format("%x", math.random(0, 15)) end
+  return table.concat(t)
+end
+
+------------------------------------------------------------------------------
+-- state
+
+local function new_state(doc, opts)
+  local st = {
+    opts = opts, hooks = opts.hooks or {}, auth = opts.auth or {},
+    timeout = opts.timeout or 30, max_steps = opts.max_steps or 1000, max_depth = opts.max_depth or 16,
+    max_retry_wait = opts.max_retry_wait or 60, sleep = opts.sleep or core.sleep,
+    inputs_for = opts.inputs_for or {}, missing = opts.missing or "error",
+    run_id = opts.run_id or random_hex(16), count = 0, requests = 0,
+    steps = {}, history = {}, wfdata = {}, done = {}, executions = {},
+  }
+  st.transport = opts.transport
+  if not st.transport then
+    st.transport = transport_mod.curl({ max_body = opts.max_body, connect_timeout = opts.connect_timeout,
+      verify = opts.verify, ca_file = opts.ca_file, proxy = opts.proxy, max_redirects = opts.max_redirects,
+      user_agent = opts.user_agent })
+  end
+  st.doc = doc
+  return st
+end
+
+local function trace(st, ev)
+  local f = st.opts.trace
+  if f then pcall(f, ev) end
+end
+
+-- Call a hook under pcall with a traceback.
+local function call_hook(st, name, ...)
+  local f = st.hooks[name]
+  if not f then return true end
+  return xpcall(f, debug.traceback, ...)
+end
+
+local function step_ctx(base)
+  return { inputs = base.inputs, outputs = base.outputs, steps = base.steps, workflows = base.workflows,
+    sourceDescriptions = base.sourceDescriptions, components = base.components }
+end
+
+------------------------------------------------------------------------------
+-- one HTTP step
+
+local function idempotency_for(st, source)
+  local o = st.opts.idempotency
+  if o == true then return true end
+  if type(o) == "table" then return o[source] == true end
+  return false
+end
+
+-- Evaluate the step's parameters; honours opts.missing for optional ones.
+local function eval_params(st, step, ctx)
+  local out = {}
+  for _, p in ipairs(step.parameters) do
+    local v, err = compile.eval(p.value, ctx)
+    if v == nil then
+      local required = p["in"] == "path" or (p.spec and p.spec.required)
+      if st.missing ~= "omit" or required then
+        return nil, format("parameter '%s' (in %s): %s", p.name, p["in"], err)
+      end
+    else
+      out[#out + 1] = { name = p.name, ["in"] = p["in"], value = v, spec = p.spec }
+    end
+  end
+  return out
+end
+
+local function build_url_headers(step, request)
+  local built, err = params.build(step.operation.url, request.params)
+  if not built then return nil, err end
+  return built
+end
+
+-- Assemble the request: params, body, hook, auth. Returns request, ctx.request.
+local function prepare(st, wf, step, ctx, info)
+  local op = step.operation
+  local pvals, err = eval_params(st, step, ctx)
+  if not pvals then return nil, "expression", err end
+  local payload, ct
+  if step.body then
+    ct = step.body.content_type
+    if step.body.payload then
+      payload, err = body.evaluate(step.body.payload, ctx)
+      if payload == nil then return nil, "expression", "requestBody: " .. err end
+      if #step.body.replacements > 0 then
+        payload, err = body.replace(payload, step.body.replacements, ctx)
+        if payload == nil then return nil, "expression", "requestBody: " .. err end
+      end
+    end
+  end
+  local built
+  built, err = build_url_headers(step, { params = pvals })
+  if not built then return nil, "request", err end
+  local body_s
+  if payload ~= nil then
+    body_s, err = body.serialize(payload, ct)
+    if body_s == nil then return nil, "request", "requestBody: " .. err end
+    ct = err
+  end
+  local headers = headers_map(built.headers)
+  if body_s ~= nil and ct then headers["Content-Type"] = headers["Content-Type"] or ct end
+  local request = { method = op.method, url = built.url, headers = headers, body = body_s, payload = payload,
+    params = pvals, content_type = ct, timeout = st.timeout }
+  if st.hooks.before_request then
+    local url0, body0, pay0 = request.url, request.body, payload
+    local ok, herr = call_hook(st, "before_request", info, request)
+    if not ok then return nil, "hook", "before_request hook: " .. tostring(herr) end
+    if request.url == url0 then
+      local b2, e2 = build_url_headers(step, request)
+      if not b2 then return nil, "request", e2 end
+      request.url = b2.url
+      for _, h in ipairs(b2.headers) do
+        if request.headers[h[1]] == nil then request.headers[h[1]] = h[2] end
+      end
+    end
+    if request.body == body0 and (request.payload ~= pay0 or request.payload ~= nil) then
+      if request.payload == nil then
+        request.body = nil
+      else
+        local b, ct2 = body.serialize(request.payload, request.content_type or ct or "application/json")
+        if b == nil then return nil, "request", "requestBody: " .. ct2 end
+        request.body = b
+        if request.headers["Content-Type"] == nil then request.headers["Content-Type"] = ct2 end
+      end
+    end
+  end
+  local plan, anote = auth.plan(op.security, st.auth[op.source])
+  if not plan then return nil, "auth", format("source '%s': %s", op.source, anote) end
+  if anote then info.notes[#info.notes + 1] = anote end
+  local list = {}
+  for k, v in pairs(request.headers) do list[#list + 1] = { k, v } end
+  local r2 = auth.apply(plan, { url = request.url, headers = list })
+  request.url = r2.url
+  request.headers = headers_map(r2.headers)
+  if op.method == "POST" and idempotency_for(st, op.source) then
+    local has = false
+    for k in pairs(request.headers) do if k:lower() == "idempotency-key" then has = true end end
+    if not has then
+      request.headers["Idempotency-Key"] = format("%s-%s-%d", st.run_id, step.id, info.entry)
+    end
+  end
+  local bad = bad_header(request.headers)
+  if bad then return nil, "request", bad end
+  return request
+end
+
+local function request_ctx(request)
+  local query = {}
+  local qs = request.url:match("%?([^#]*)")
+  if qs and core.form_decode then
+    for _, kv in ipairs(core.form_decode(qs) or {}) do query[kv[1]] = kv[2] end
+  end
+  local path = {}
+  for _, p in ipairs(request.params or {}) do
+    if p["in"] == "path" then path[p.name] = p.value end
+    if p["in"] == "query" and query[p.name] == nil then query[p.name] = p.value end
+  end
+  local rbody = request.payload
+  if rbody == nil then rbody = request.body end
+  return { header = lower_map(request.headers), query = query, path = path, body = rbody }
+end
+
+-- Send and judge one HTTP step. Returns a record and the step context.
+local function exec_http(st, wf, step, base, info, rec)
+  local ctx = step_ctx(base)
+  local request, code, err = prepare(st, wf, step, ctx, info)
+  if not request then
+    rec.error = { code = code, message = err, step = step.id }
+    return false, ctx
+  end
+  ctx.url, ctx.method = request.url, request.method
+  ctx.request = request_ctx(request)
+  rec.method, rec.url = request.method, request.url
+  trace(st, { event = "request", workflow = wf.id, step = step.id, method = request.method, url = request.url,
+    attempt = info.attempt })
+  local t0 = now()
+  st.requests = st.requests + 1
+  local wire = { method = request.method, url = request.url, headers = request.headers, body = request.body,
+    timeout = request.timeout }
+  local ok, res, terr, tcode = pcall(st.transport, wire)
+  rec.ms = (rec.ms or 0) + (now() - t0) * 1000
+  if not ok then
+    rec.error = { code = "transport", message = "transport raised: " .. tostring(res), step = step.id }
+    return false, ctx
+  end
+  if type(res) ~= "table" then
+    rec.error = { code = tcode or "transport", message = tostring(terr or "transport returned no response"), step = step.id }
+    trace(st, { event = "response", workflow = wf.id, step = step.id, error = rec.error })
+    return false, ctx
+  end
+  if type(res.status) ~= "number" then
+    rec.error = { code = "transport", message = "transport response has no numeric status", step = step.id }
+    return false, ctx
+  end
+  res.headers = res.headers or {}
+  res.body = res.body or ""
+  ctx.statusCode = res.status
+  ctx.response = { header = res.headers, body = decode_body(res) }
+  rec.status_code = res.status
+  st.last_exchange = { statusCode = res.status, response = ctx.response, url = request.url, method = request.method }
+  local hok, herr = call_hook(st, "after_response", info, res)
+  if not hok then
+    rec.error = { code = "hook", message = "after_response hook: " .. tostring(herr), step = step.id }
+    return false, ctx, res
+  end
+  -- a hook may have changed the response
+  if res.status ~= ctx.statusCode then ctx.statusCode = res.status; rec.status_code = res.status end
+  return true, ctx, res
+end
+
+local function judge(st, step, ctx, res, info, rec, transported)
+  local passed, failed_src, note
+  if not transported then
+    passed = false
+  elseif #step.success == 0 then
+    passed = type(ctx.statusCode) == "number" and ctx.statusCode >= 200 and ctx.statusCode <= 299
+    if not passed then failed_src = "default: a status in 200-299" end
+  else
+    passed, failed_src, note = criteria.all(step.success, ctx)
+  end
+  if st.hooks.success and transported then
+    local ok, v = call_hook(st, "success", info, res, passed)
+    if not ok then
+      rec.error = { code = "hook", message = "success hook: " .. tostring(v), step = step.id }
+      return false
+    end
+    if v ~= nil then
+      if v ~= passed then info.notes[#info.notes + 1] = format("success hook changed the verdict to %s", tostring(v)) end
+      passed = v == true
+    end
+  end
+  if not passed and not rec.error then
+    local msg = format("success criteria not met: %s", failed_src or "?")
+    if ctx.statusCode then msg = msg .. format(" (status %d)", ctx.statusCode) end
+    if note then msg = msg .. ": " .. note end
+    rec.error = { code = "criteria", message = msg, step = step.id }
+  end
+  return passed
+end
+
+------------------------------------------------------------------------------
+-- workflows
+
+local run_workflow
+
+local function eval_outputs(list, ctx, notes)
+  local out, order = {}, {}
+  for _, o in ipairs(list) do
+    local v, err = o.expr:eval(ctx)
+    if v ~= nil then out[o.name] = v; order[#order + 1] = o.name
+    elseif notes then notes[#notes + 1] = format("output '%s': %s", o.name, err or "no value") end
+  end
+  core.setorder(out, order)
+  return out
+end
+
+-- Run one step entry (one attempt). Returns passed, ctx, record.
+local function exec_step(st, wf, step, base, depth, entry, attempt)
+  local rec = { step = step.id, workflow = wf.id, attempt = attempt, notes = {} }
+  local info = { id = step.id, workflow = wf.id, index = step.index, operation = step.operation, attempt = attempt,
+    entry = entry, notes = rec.notes, description = step.description }
+  local t0 = now()
+  trace(st, { event = "step", workflow = wf.id, step = step.id, attempt = attempt })
+  local passed, ctx, res
+  if step.kind == "workflow" then
+    ctx = step_ctx(base)
+    local inputs = {}
+    for _, p in ipairs(step.inputs) do
+      local v, err = compile.eval(p.value, ctx)
+      if v == nil then
+        rec.error = { code = "expression", message = format("input '%s': %s", p.name, err), step = step.id }
+        break
+      end
+      inputs[p.name] = v
+    end
+    local child
+    if not rec.error then
+      local callee = step.workflow.document:workflow(step.workflow.id)
+      child = run_workflow(st, callee, inputs, depth + 1)
+      local last = st.last_exchange
+      if last then ctx.statusCode, ctx.response, ctx.url, ctx.method = last.statusCode, last.response, last.url, last.method end
+      ctx.outputs = child.outputs or {}
+      if not child.ok then
+        rec.error = { code = child.error and child.error.code or "workflow",
+          message = format("workflow '%s' failed: %s", step.workflow.id, child.error and child.error.message or "?"),
+          step = step.id }
+      end
+      rec.status_code = ctx.statusCode
+    end
+    passed = not rec.error
+    if passed and #step.success > 0 then
+      local ok, src, note = criteria.all(step.success, ctx)
+      if not ok then
+        passed = false
+        rec.error = { code = "criteria", message = format("success criteria not met: %s%s", src, note and (": " .. note) or ""),
+          step = step.id }
+      end
+    end
+  else
+    if not step.operation then
+      rec.error = { code = "unresolved", message = "the step's operation is not resolved", step = step.id }
+      passed, ctx = false, step_ctx(base)
+    else
+      local transported
+      transported, ctx, res = exec_http(st, wf, step, base, info, rec)
+      passed = judge(st, step, ctx, res, info, rec, transported) and not rec.error
+      rec.response = res
+    end
+  end
+  rec.ok = passed
+  if passed then
+    rec.outputs = eval_outputs(step.outputs, ctx, rec.notes)
+    base.steps[step.id] = { outputs = rec.outputs }
+  end
+  rec.ms = rec.ms or (now() - t0) * 1000
+  if step.kind == "workflow" then rec.ms = (now() - t0) * 1000 end
+  trace(st, { event = "step_end", workflow = wf.id, step = step.id, ok = passed, status = rec.status_code,
+    error = rec.error, outputs = rec.outputs, ms = rec.ms })
+  return passed, ctx, rec
+end
+
+-- First action whose criteria hold; `counts` skips exhausted retries.
+local function choose(list, ctx, counts)
+  for _, a in ipairs(list) do
+    if not (a.type == "retry" and counts and (counts[a] or 0) >= a.retry_limit) then
+      if criteria.all(a.criteria, ctx) then return a end
+    end
+  end
+  return nil
+end
+
+local function fail(code, message, stepid)
+  return { ok = false, error = { code = code, message = message, step = stepid } }
+end
+
+local function record(st, rec, prev)
+  rec.runs = (prev and prev.runs or 0) + 1
+  rec.attempts = rec.attempt
+  st.steps[rec.step] = rec
+  st.history[#st.history + 1] = rec
+end
+
+local function wait_for_retry(st, action, res)
+  local secs = action.retry_after or 0
+  local header = res and res.headers and res.headers["retry-after"]
+  local from_header = M.retry_after_seconds(header)
+  if from_header then secs = from_header end
+  if secs > st.max_retry_wait then
+    return nil, format("retry wait of %gs exceeds opts.max_retry_wait (%gs)", secs, st.max_retry_wait)
+  end
+  if secs > 0 then st.sleep(secs) end
+  return true
+end
+
+-- Check the caller's inputs against the workflow's compiled schema.
+local function check_inputs(st, wf, inputs)
+  if type(inputs) ~= "table" then return "inputs must be a table" end
+  if st.opts.validate_inputs == false or not wf.validator then return nil end
+  local ok, errs = wf.validator:validate(inputs)
+  if ok then return nil end
+  local lines = {}
+  for i, e in ipairs(errs) do
+    if i > 20 then lines[#lines + 1] = format("... and %d more", #errs - 20) break end
+    lines[#lines + 1] = format("%s: %s", e.path, e.message)
+  end
+  return table.concat(lines, "; ")
+end
+
+local function run_dependencies(st, wf, depth)
+  for _, dep in ipairs(wf.depends) do
+    local key = tostring(dep.document) .. "\0" .. dep.id
+    local done = st.done[key]
+    if not done then
+      local dwf = dep.document:workflow(dep.id)
+      done = run_workflow(st, dwf, st.inputs_for[dep.id] or {}, depth + 1)
+      st.done[key] = done
+    end
+    if not done.ok then
+      return format("dependency '%s' failed: %s", dep.id, done.error and done.error.message or "?")
+    end
+  end
+  return nil
+end
+
+-- The loop over one workflow's steps.
+local function loop(st, wf, base, depth)
+  local i, n = 1, #wf.steps
+  local counts, entry = {}, 0
+  local attempt = 1
+  while i <= n do
+    st.count = st.count + 1
+    if st.count > st.max_steps then
+      return fail("limit", format("more than %d step executions (opts.max_steps); a goto or retry loop?", st.max_steps),
+        wf.steps[i].id)
+    end
+    local step = wf.steps[i]
+    if attempt == 1 then entry = entry + 1 end
+    st.executions[step.id] = (st.executions[step.id] or 0) + (attempt == 1 and 1 or 0)
+    local passed, ctx, rec = exec_step(st, wf, step, base, depth, st.executions[step.id], attempt)
+    record(st, rec, st.steps[step.id])
+    if passed then
+      counts, attempt = {}, 1
+      local a = choose(step.on_success, ctx)
+      if not a then
+        i = i + 1
+      elseif a.type == "end" then
+        return { ok = true, ended_by = a.name }
+      elseif a.step then
+        i = wf.step_index[a.step]
+      elseif a.workflow then
+        local target = a.workflow.document:workflow(a.workflow.id)
+        local r = run_workflow(st, target, st.inputs_for[a.workflow.id] or base.inputs, depth + 1)
+        r.transferred_to = a.workflow.id
+        return r
+      else
+        i = i + 1
+      end
+    else
+      local a = choose(step.on_failure, ctx, counts)
+      if not a then
+        return { ok = false, error = rec.error or { code = "failed", message = "step failed", step = step.id } }
+      elseif a.type == "end" then
+        local e = rec.error or {}
+        return { ok = false, ended_by = a.name, error = { code = e.code or "failed",
+          message = format("ended by failure action '%s': %s", a.name, e.message or "step failed"), step = step.id } }
+      elseif a.type == "retry" then
+        counts[a] = (counts[a] or 0) + 1
+        local ok, werr = wait_for_retry(st, a, rec.response)
+        if not ok then return fail("retry", werr, step.id) end
+        if a.step then
+          local target = wf.steps[wf.step_index[a.step]]
+          st.count = st.count + 1
+          local tp, _, trec = exec_step(st, wf, target, base, depth, (st.executions[target.id] or 0) + 1, 1)
+          st.executions[target.id] = (st.executions[target.id] or 0) + 1
+          record(st, trec, st.steps[target.id])
+          if not tp then
+            return { ok = false, error = { code = trec.error and trec.error.code or "failed",
+              message = format("retry of '%s' needed step '%s', which failed: %s", step.id, target.id,
+                trec.error and trec.error.message or "?"), step = target.id } }
+          end
+        elseif a.workflow then
+          local target = a.workflow.document:workflow(a.workflow.id)
+          local r = run_workflow(st, target, st.inputs_for[a.workflow.id] or base.inputs, depth + 1)
+          if not r.ok then
+            return { ok = false, error = { code = r.error and r.error.code or "failed",
+              message = format("retry of '%s' needed workflow '%s', which failed: %s", step.id, a.workflow.id,
+                r.error and r.error.message or "?"), step = step.id } }
+          end
+        end
+        attempt = attempt + 1
+      elseif a.step then
+        counts, attempt = {}, 1
+        i = wf.step_index[a.step]
+      elseif a.workflow then
+        local target = a.workflow.document:workflow(a.workflow.id)
+        local r = run_workflow(st, target, st.inputs_for[a.workflow.id] or base.inputs, depth + 1)
+        r.transferred_to = a.workflow.id
+        return r
+      else
+        return { ok = false, error = rec.error }
+      end
+    end
+  end
+  return { ok = true }
+end
+
+run_workflow = function(st, wf, inputs, depth)
+  if depth > st.max_depth then
+    return fail("limit", format("workflows nested deeper than %d (opts.max_depth)", st.max_depth))
+  end
+  inputs = inputs or {}
+  local bad = check_inputs(st, wf, inputs)
+  if bad then return fail("inputs", format("workflow '%s': %s", wf.id, bad)) end
+  local derr = run_dependencies(st, wf, depth)
+  if derr then return fail("dependency", format("workflow '%s': %s", wf.id, derr)) end
+  local doc = wf.document
+  local data = { inputs = inputs, outputs = {} }
+  st.wfdata[wf.id] = data
+  local base = { inputs = inputs, outputs = data.outputs, steps = {}, workflows = st.wfdata,
+    sourceDescriptions = doc.source_info, components = doc.components }
+  local r = loop(st, wf, base, depth)
+  if r.transferred_to then return r end
+  local ctx = step_ctx(base)
+  ctx.outputs = data.outputs
+  local notes = {}
+  local outs = eval_outputs(wf.outputs, ctx, notes)
+  for k, v in pairs(outs) do data.outputs[k] = v end
+  core.setorder(data.outputs, core.getorder(outs))
+  r.outputs = data.outputs
+  r.notes = notes
+  r.workflow = wf.id
+  return r
+end
+
+--- Run a workflow (see Workflow:run in the README for the full contract).
+-- @return result table, never raises for runtime failures
+function M.run(wf, inputs, opts)
+  if inputs ~= nil and type(inputs) ~= "table" then
+    error(format("bad argument #1 to 'run' (table expected, got %s)", type(inputs)), 3)
+  end
+  opts = check_opts(opts)
+  local st = new_state(wf.document, opts)
+  local t0 = now()
+  local ok, r = pcall(run_workflow, st, wf, inputs or {}, 0)
+  if not ok then
+    r = fail("internal", "internal error: " .. tostring(r))
+  end
+  r.workflow = r.workflow or wf.id
+  r.outputs = r.outputs or {}
+  r.steps = st.steps
+  r.history = st.history
+  r.requests = st.requests
+  r.ms = (now() - t0) * 1000
+  r.run_id = st.run_id
+  return r
+end
+
+return M
