@@ -264,6 +264,26 @@ describe("arazzo.form multipart_encode", function()
     }, "\r\n"), core.multipart_encode(body, B))
   end)
 
+  it("passes JSON encoding errors on, naming the part", function()
+    if core.json_encode == nil then
+      pending("JSON parts need arazzo_json_encode_value from json.c (branch h/json, not merged yet)")
+      return
+    end
+    local cyclic = {}
+    cyclic.self = cyclic
+    local nan = { a = { b = 0 / 0 } }
+    fails("multipart: part 'meta': " .. select(2, core.json_encode(cyclic)), "form",
+      core.multipart_encode({ meta = cyclic }, B))
+    fails("multipart: part 'meta': " .. select(2, core.json_encode(nan)), "form",
+      core.multipart_encode({ meta = nan }, B))
+    local body = core.multipart_encode({ meta = { 1, { k = 2 } } }, B)
+    assert.equal(table.concat({
+      "--" .. B, 'Content-Disposition: form-data; name="meta"', "", "1",
+      "--" .. B, 'Content-Disposition: form-data; name="meta"', "Content-Type: application/json", "", '{"k":2}',
+      "--" .. B .. "--", "",
+    }, "\r\n"), body)
+  end)
+
   it("rejects a boundary that occurs in the data", function()
     fails("multipart: boundary occurs in the data of part 'file'", "form",
       core.multipart_encode({ file = { data = "x\r\n--" .. B .. "\r\ny" } }, B))
@@ -293,5 +313,20 @@ describe("arazzo.form multipart_encode", function()
     assert.has_error(function() core.multipart_encode({}) end)
     assert.is_string(core.multipart_encode({}, string.rep("a", 70)))
     assert.is_string(core.multipart_encode({}, "a'()+_,-./:=? b"))
+  end)
+end)
+
+describe("arazzo.form properties (seeded random inputs)", function()
+  it("form_decode(form_encode({k = s})) gives back k and s for arbitrary bytes", function()
+    math.randomseed(424242)
+    for _ = 1, 1000 do
+      local key, val = {}, {}
+      for i = 1, math.random(1, 12) do key[i] = string.char(math.random(0, 255)) end
+      for i = 1, math.random(0, 24) do val[i] = string.char(math.random(0, 255)) end
+      local k, v = table.concat(key), table.concat(val)
+      local body = core.form_encode({ [k] = v })
+      assert.is_nil(body:gsub("%%%x%x", ""):find("[^%w%*%-%._%+=]"))
+      assert.same({ { k, v } }, core.form_decode(body))
+    end
   end)
 end)

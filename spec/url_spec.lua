@@ -450,3 +450,71 @@ describe("arazzo.url param_serialize", function()
     assert.has_error(function() ser("a", "x", "query", "form", true, 1) end)
   end)
 end)
+
+describe("arazzo.url properties (seeded random inputs)", function()
+  local alphabet = "ab:/?#[]@!$&'()*+,;=%.-_~09AF \0\255é"
+  local function random_string(max)
+    local out = {}
+    for i = 1, math.random(0, max) do
+      local k = math.random(1, #alphabet)
+      out[i] = alphabet:sub(k, k)
+    end
+    return table.concat(out)
+  end
+
+  it("url_decode(url_encode(s)) == s, and the encoding uses only unreserved bytes and %XX", function()
+    math.randomseed(20241123)
+    for _ = 1, 2000 do
+      local s = random_string(24)
+      local e = core.url_encode(s)
+      assert.is_nil(e:gsub("%%%x%x", ""):find("[^%w%-%._~]"))
+      assert.equal(s, core.url_decode(e))
+    end
+  end)
+
+  it("url_parse either parses or returns nil, msg, 'url', and never raises", function()
+    math.randomseed(7)
+    for _ = 1, 3000 do
+      local s = random_string(30)
+      local u, msg, code = core.url_parse(s)
+      if u then
+        assert.is_string(u.path)
+      else
+        assert.is_string(msg)
+        assert.equal("url", code)
+      end
+    end
+  end)
+
+  it("resolution results parse again and carry no dot segments", function()
+    math.randomseed(99)
+    local seg = { "a", "b", ".", "..", "", "g;x", "c=1" }
+    for _ = 1, 2000 do
+      local parts = {}
+      for i = 1, math.random(0, 6) do parts[i] = seg[math.random(#seg)] end
+      local ref = table.concat(parts, "/")
+      if math.random(2) == 1 then ref = "/" .. ref end
+      local r = assert(core.url_resolve("http://h/x/y/z", ref))
+      local u = assert(core.url_parse(r))
+      local p = u.path .. "/"
+      assert.is_nil(p:find("/%./"), r)
+      assert.is_nil(p:find("/%.%./"), r)
+    end
+  end)
+
+  it("header serialization fails exactly when header_value_ok would refuse the text", function()
+    math.randomseed(3)
+    local bytes = "ab \r\n\0,"
+    for _ = 1, 500 do
+      local out = {}
+      for i = 1, math.random(0, 8) do
+        local k = math.random(#bytes)
+        out[i] = bytes:sub(k, k)
+      end
+      local s = table.concat(out)
+      local v = core.param_serialize("X", s, "header")
+      assert.equal(core.header_value_ok(s), v ~= nil)
+      if v then assert.equal(s, v) end
+    end
+  end)
+end)
