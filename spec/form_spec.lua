@@ -154,9 +154,12 @@ describe("arazzo.form form_encode", function()
 
   it("raises on unknown options and bad option values", function()
     assert.has_error(function() core.form_encode({}, { array = "indexed" }) end, "unknown form option 'array'")
-    assert.has_error(function() core.form_encode({}, { arrays = "csv" }) end)
-    assert.has_error(function() core.form_encode({}, { empty = "null" }) end)
-    assert.has_error(function() core.form_encode({}, { raw_brackets = "yes" }) end)
+    assert.has_error(function() core.form_encode({}, { arrays = "csv" }) end,
+      "bad argument #2 to 'form_encode' (arrays must be 'indexed', 'brackets' or 'repeat')")
+    assert.has_error(function() core.form_encode({}, { empty = "null" }) end,
+      "bad argument #2 to 'form_encode' (empty must be 'omit' or 'blank')")
+    assert.has_error(function() core.form_encode({}, { raw_brackets = "yes" }) end,
+      "bad argument #2 to 'form_encode' (raw_brackets must be a boolean)")
     assert.has_error(function() core.form_encode({}, "raw") end)
   end)
 end)
@@ -242,6 +245,14 @@ describe("arazzo.form multipart_encode", function()
     }, "\r\n"), core.multipart_encode(body, B))
     assert.equal("--" .. B .. "--\r\n", core.multipart_encode({ tags = core.array() }, B))
     assert.equal("--" .. B .. "--\r\n", core.multipart_encode({}, B))
+  end)
+
+  it("reads file tables without calling metamethods", function()
+    local file = setmetatable({ data = "d" }, { __index = function() error("metamethod called") end })
+    assert.equal(table.concat({
+      "--" .. B, 'Content-Disposition: form-data; name="f"', "Content-Type: application/octet-stream", "", "d",
+      "--" .. B .. "--", "",
+    }, "\r\n"), core.multipart_encode({ f = file }, B))
   end)
 
   it("escapes quote, CR, LF and NUL in names and filenames, keeps UTF-8", function()

@@ -127,6 +127,7 @@ static int fenc_value(fenc *e, int idx, int depth) {
   int r;
   if (lua_type(L, idx) == LUA_TTABLE) {
     if (depth > FORM_MAX_DEPTH) return FE_DEPTH;
+    luaL_checkstack(L, 8, "form: nesting too deep"); /* each level holds a few slots */
     lua_pushvalue(L, idx);
     lua_rawget(L, e->seen);
     if (!lua_isnil(L, -1)) return FE_CYCLE;
@@ -191,6 +192,16 @@ static const char *kind_name(lua_State *L, int idx) {
   return luaL_typename(L, idx);
 }
 
+/* Index of the string on the stack top in names, or -1 (also for a
+ * non-string). [-0,+0] */
+static int top_option(lua_State *L, const char *const *names) {
+  int i;
+  if (lua_type(L, -1) != LUA_TSTRING) return -1;
+  for (i = 0; names[i]; i++)
+    if (strcmp(lua_tostring(L, -1), names[i]) == 0) return i;
+  return -1;
+}
+
 /* Read form_encode's options table at idx into e; raises on an unknown
  * option or a bad option value. */
 static void form_opts(lua_State *L, int idx, fenc *e) {
@@ -202,9 +213,11 @@ static void form_opts(lua_State *L, int idx, fenc *e) {
   while (lua_next(L, idx)) {
     const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
     if (strcmp(k, "arrays") == 0) {
-      e->arrays = luaL_checkoption(L, -1, NULL, amodes);
+      e->arrays = top_option(L, amodes);
+      luaL_argcheck(L, e->arrays >= 0, idx, "arrays must be 'indexed', 'brackets' or 'repeat'");
     } else if (strcmp(k, "empty") == 0) {
-      e->blank = luaL_checkoption(L, -1, NULL, emodes);
+      e->blank = top_option(L, emodes);
+      luaL_argcheck(L, e->blank >= 0, idx, "empty must be 'omit' or 'blank'");
     } else if (strcmp(k, "raw_brackets") == 0) {
       luaL_argcheck(L, lua_type(L, -1) == LUA_TBOOLEAN, idx, "raw_brackets must be a boolean");
       e->raw = lua_toboolean(L, -1);
@@ -223,6 +236,7 @@ static int l_form_encode(lua_State *L) {
   size_t n;
   int r;
   lua_settop(L, 2);
+  luaL_checkstack(L, 16, "form: out of stack");
   fenc_init(L, &e);
   form_opts(L, 2, &e);
   arazzo_url_charset(e.nset, "*-._");
@@ -315,6 +329,12 @@ static void add_quoted(arazzo_sbuf *b, const char *s, size_t n) {
   arazzo_sbuf_add(b, "\"", 1);
 }
 
+/* Push t[name] for the table at idx without metamethods. [-0,+1] */
+static void raw_field(lua_State *L, int idx, const char *name) {
+  lua_pushstring(L, name);
+  lua_rawget(L, idx);
+}
+
 /* 1 when the table at idx is {data = string [, filename = string]
  * [, content_type = string]} and nothing else. [-0,+0] */
 static int is_file(lua_State *L, int idx) {
@@ -364,17 +384,17 @@ static int mp_part(mpart *m, int kidx, int vidx) {
   arazzo_sbuf_add(&m->out, "\r\nContent-Disposition: form-data; name=", 39);
   add_quoted(&m->out, k, kn);
   if (lua_type(L, vidx) == LUA_TTABLE && is_file(L, vidx)) {
-    lua_getfield(L, vidx, "filename");
+    raw_field(L, vidx, "filename");
     if (lua_isstring(L, -1)) {
       size_t fn;
       const char *f = lua_tolstring(L, -1, &fn);
       arazzo_sbuf_add(&m->out, "; filename=", 11);
       add_quoted(&m->out, f, fn);
     }
-    lua_getfield(L, vidx, "content_type");
+    raw_field(L, vidx, "content_type");
     if (lua_isnil(L, -1)) lua_pushliteral(L, "application/octet-stream");
     ct = lua_tolstring(L, -1, &cl);
-    lua_getfield(L, vidx, "data");
+    raw_field(L, vidx, "data");
   } else if ((r = arazzo_url_scalar(L, vidx)) == 0 && lua_type(L, vidx) == LUA_TTABLE) {
     ct = "application/json";
     cl = 16;
@@ -449,6 +469,7 @@ static int l_multipart_encode(lua_State *L) {
   m.bnd = luaL_checklstring(L, 2, &m.bn);
   luaL_argcheck(L, valid_boundary(m.bnd, m.bn), 2, "invalid multipart boundary");
   lua_settop(L, 2);
+  luaL_checkstack(L, 24, "multipart: out of stack");
   if (lua_type(L, 1) != LUA_TTABLE || arazzo_as_array(L, 1, &n)) {
     lua_pushfstring(L, "multipart: top-level value must be an object, got %s", kind_name(L, 1));
     return fail3(L, "form");
@@ -476,7 +497,22 @@ static int l_multipart_encode(lua_State *L) {
 }
 
 /* ---- OpenAPI parameter serialization --------------------------------------
- * Single-variable RFC 6570 expansion per the OpenAPI 3.1 style tables. */
+ * One-variable RFC 6570 expansion following the OpenAPI 3.1.1 "Style
+ * Examples" table (which corrects 3.1.0's label row). Choices where the
+ * table says n/a or is silent:
+ * - null (and nil) is the table's "undefined" column, the same text as "";
+ *   an empty array or object is undefined in RFC 6570 and expands to "".
+ * - spaceDelimited/pipeDelimited need an array or object and explode false;
+ *   deepObject needs explode true (nil means true) and an object, or, as
+ *   Stripe's own OpenAPI document uses it, an array or nested values, which
+ *   take form_encode's indexed bracket form: q[a][0]=x.
+ * - other styles refuse nested arrays/objects inside the value.
+ * - cookies: pairs are joined with "; " (RFC 6265), not the table's "&",
+ *   which OpenAPI 3.1.1 appendix D calls incorrect for cookies.
+ * - allowReserved (query only) keeps RFC 3986 reserved characters and %XX
+ *   triples in values, but still escapes '#', '[' and ']', which a query
+ *   may not hold; names are always strictly encoded. Headers are never
+ *   percent-encoded and refuse CR, LF and NUL. */
 
 enum { IN_PATH, IN_QUERY, IN_HEADER, IN_COOKIE };
 enum { ST_SIMPLE, ST_LABEL, ST_MATRIX, ST_FORM, ST_SPACE, ST_PIPE, ST_DEEP };
@@ -725,8 +761,9 @@ static int p_setup(pser *p) {
 }
 
 /* core.param_serialize(name, value, in, style, explode [, allow_reserved])
- * -> serialized text | nil, msg, "param". See doc/INTERNALS.md-style notes
- * in the file header; raises on wrong argument types. */
+ * -> the text for a path template, a query fragment "k=v&k=v", a header
+ * value or a cookie fragment | nil, msg, "param" (see the section comment).
+ * Raises on wrong argument types. */
 static int l_param_serialize(lua_State *L) {
   pser p;
   size_t n;
@@ -735,6 +772,7 @@ static int l_param_serialize(lua_State *L) {
   p.name = luaL_checklstring(L, 1, &p.namelen);
   if (!p_setup(&p)) return fail3(L, "param");
   lua_settop(L, 6);
+  luaL_checkstack(L, 24, "param: out of stack");
   if (lua_isnil(L, 2) || arazzo_is_null(L, 2)) p.kind = K_UNDEF;
   else if (lua_type(L, 2) == LUA_TTABLE) p.kind = arazzo_as_array(L, 2, &n) ? K_ARRAY : K_OBJECT;
   else p.kind = K_PRIM;

@@ -65,7 +65,7 @@ void arazzo_url_encode_into(arazzo_sbuf *b, const char *s, size_t n, const unsig
   o = b->p + b->len;
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (set[c] || (triples && c == '%' && i + 2 < n + 0 && hexval((unsigned char)s[i + 1]) >= 0 &&
+    if (set[c] || (triples && c == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
                    hexval((unsigned char)s[i + 2]) >= 0)) {
       *o++ = (char)c;
     } else if (c == ' ' && plus) {
@@ -88,7 +88,7 @@ size_t arazzo_url_decode_into(arazzo_sbuf *b, const char *s, size_t n, int plus)
     char c = s[i];
     if (c == '%') {
       int h, l;
-      if (i + 2 >= n + 0 || (h = hexval((unsigned char)s[i + 1])) < 0 ||
+      if (i + 2 >= n || (h = hexval((unsigned char)s[i + 1])) < 0 ||
           (l = hexval((unsigned char)s[i + 2])) < 0)
         return i + 1;
       *o++ = (char)(h * 16 + l);
@@ -176,7 +176,7 @@ static int check_chars(const char *s, span sp, const char *extra, const char *wh
   for (i = sp.off; i < end; i++) {
     int c = (unsigned char)s[i];
     if (c == '%') {
-      if (i + 2 >= end + 0 || hexval((unsigned char)s[i + 1]) < 0 || hexval((unsigned char)s[i + 2]) < 0) {
+      if (i + 2 >= end || hexval((unsigned char)s[i + 1]) < 0 || hexval((unsigned char)s[i + 2]) < 0) {
         snprintf(err, errlen, "bad percent escape in %s at position %lu", what, (unsigned long)i + 1);
         return 0;
       }
