@@ -401,7 +401,8 @@ describe("arazzo.url param_serialize", function()
   end)
 
   it("serializes deepObject nested objects and arrays in indexed bracket form", function()
-    local v = obj({ "created", "expand" }, { obj({ "gte", "lt" }, { 1700000000, 1800000000 }), { "customer", "lines" } })
+    local created = obj({ "gte", "lt" }, { 1700000000, 1800000000 })
+    local v = obj({ "created", "expand" }, { created, { "customer", "lines" } })
     assert.equal("q%5Bcreated%5D%5Bgte%5D=1700000000&q%5Bcreated%5D%5Blt%5D=1800000000"
       .. "&q%5Bexpand%5D%5B0%5D=customer&q%5Bexpand%5D%5B1%5D=lines", ser("q", v, "query", "deepObject", true))
     assert.equal("expand%5B0%5D=customer", ser("expand", { "customer" }, "query", "deepObject", true))
