@@ -87,6 +87,39 @@ int arazzo_json_decode(lua_State *L, const char *s, size_t len,
  * only: never calls metamethods. */
 int arazzo_pointer_resolve(lua_State *L, int idx, const char *p, size_t len);
 
+/* url.c: growable byte buffer for url.c and form.c. Its storage is a
+ * userdata kept at a fixed stack slot (b->slot), replaced when it grows, so
+ * the caller may push and pop freely above it and a raised error (memory)
+ * never leaks. Never keep one past the current C call. */
+typedef struct arazzo_sbuf {
+  lua_State *L;
+  char *p;
+  size_t len, cap;
+  int slot;
+} arazzo_sbuf;
+/* Start an empty buffer: pushes its storage userdata. [-0,+1] */
+void arazzo_sbuf_init(lua_State *L, arazzo_sbuf *b);
+/* Append n bytes (never from b's own storage); may raise a memory error. */
+void arazzo_sbuf_add(arazzo_sbuf *b, const char *s, size_t n);
+/* Push the contents as a Lua string. [-0,+1] */
+void arazzo_sbuf_push(arazzo_sbuf *b);
+/* url.c: fill set[256] with 1 for ASCII letters and digits and for each
+ * byte of extra (NUL-terminated), 0 elsewhere. */
+void arazzo_url_charset(unsigned char set[256], const char *extra);
+/* url.c: append s[0..n) to b, bytes with set[c] kept, a space as '+' when
+ * plus is set, every other byte as %XX (upper-case hex). When triples is
+ * set, a '%' that starts a valid %XX escape is kept too. */
+void arazzo_url_encode_into(arazzo_sbuf *b, const char *s, size_t n, const unsigned char *set,
+                            int plus, int triples);
+/* url.c: percent-decode s[0..n) into b ('+' as space when plus is set).
+ * Returns 0, or the 1-based position of the first bad '%' escape. */
+size_t arazzo_url_decode_into(arazzo_sbuf *b, const char *s, size_t n, int plus);
+/* url.c: push the wire text of the scalar at idx: a string as is, an
+ * integer exactly, a float shortest, true/false, core.null as "". Returns 1
+ * [-0,+1]; 0 when the value is not a scalar and -1 for NaN or an infinity,
+ * pushing nothing [-0,+0]. */
+int arazzo_url_scalar(lua_State *L, int idx);
+
 /* regex.c: compile/match helpers usable from other C files (jsonpath's
  * match()/search()). A compiled pattern is an opaque pointer owned by a
  * userdata that the caller keeps alive. */
