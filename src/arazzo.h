@@ -131,4 +131,33 @@ arazzo_regex *arazzo_regex_compile(lua_State *L, const char *pat, size_t len,
 /* 1 match, 0 no match, -1 error (e.g. match limit). */
 int arazzo_regex_exec(arazzo_regex *re, const char *s, size_t len);
 
+/* ---- form.c internals shared with param.c (deepObject uses the bracket
+ * form encoder) ------------------------------------------------------------ */
+#define FORM_MAX_DEPTH 32
+
+enum { ARR_INDEXED, ARR_BRACKETS, ARR_REPEAT };
+enum { FE_OK, FE_CYCLE, FE_DEPTH, FE_TYPE, FE_NUM, FE_KEY };
+
+/* One bracket-form encoding run. name holds the encoded name of the value
+ * being visited, path its raw spelling for messages (always indexed). */
+typedef struct {
+  lua_State *L;
+  arazzo_sbuf out, name, path;
+  unsigned char nset[256], vset[256];
+  int plus, triples, arrays, blank, raw;
+  int seen;  /* stack slot of the set of tables on the current path */
+  int pairs; /* pairs written so far */
+  const char *tname;
+} fenc;
+
+void arazzo_form_init(lua_State *L, fenc *e);
+int arazzo_form_children(fenc *e, int idx, int depth, int top);
+void arazzo_form_error(fenc *e, int r, const char *prefix);
+/* Push nil, msg (on top before the call), code; returns 3. */
+int arazzo_form_fail3(lua_State *L, const char *code);
+const char *arazzo_form_kind_name(lua_State *L, int idx);
+size_t arazzo_form_count_keys(lua_State *L, int idx);
+void arazzo_param_open(lua_State *L);
+void arazzo_url_parse_open(lua_State *L);
+
 #endif
