@@ -1,3 +1,4 @@
+-- luacheck: max line length 160
 -- schema_spec.lua: JSON Schema 2020-12 validation of workflow inputs.
 local core = require "arazzo.core"
 local schema = require "arazzo.schema"
@@ -541,8 +542,8 @@ describe("arazzo.schema", function()
 
     it("rejects enum and const values that are not JSON", function()
       compile_fails({ enum = A { 1, print }, const = print }, {
-        "const: not a JSON value: function",
-        "enum[1]: not a JSON value: function",
+        "const: not a JSON value (function)",
+        "enum[1]: not a JSON value (function)",
       })
     end)
 
@@ -883,9 +884,11 @@ describe("arazzo.schema", function()
       assert.is_true(errs.truncated)
       local v3 = compile({ items = { type = "integer" } }, { max_errors = 3 })
       ok, errs = v3:validate(A(vals))
+      assert.is_false(ok)
       assert.same({ "inputs[0]: expected integer, got string", "inputs[1]: expected integer, got string",
         "inputs[2]: expected integer, got string" }, lines(errs))
       ok, errs = v3:validate(A { "a" })
+      assert.is_false(ok)
       assert.is_nil(errs.truncated)
     end)
 
@@ -924,9 +927,28 @@ describe("arazzo.schema", function()
       assert.equal("value nested deeper than 100 levels", errs[1].message)
       ok, errs = compile({ const = {} }):validate(x)
       assert.is_false(ok)
-      assert.same({ "inputs: expected {}, got object" }, lines(errs))
-      ok, errs = compile({ uniqueItems = true }):validate(A { x, x })
-      assert.is_true(ok)
+      assert.same({ "inputs: value nested deeper than 100 levels" }, lines(errs))
+      ok, errs = compile({ enum = A { 1 } }):validate(x)
+      assert.is_false(ok)
+      assert.same({ "inputs: value nested deeper than 100 levels" }, lines(errs))
+      ok, errs = compile({ uniqueItems = true }):validate(A { x, 1, x })
+      assert.is_false(ok)
+      assert.same({ "inputs[0]: value nested deeper than 100 levels", "inputs[2]: value nested deeper than 100 levels" },
+        lines(errs))
+    end)
+
+    it("compares values up to the nesting bound and no further", function()
+      local s = { properties = { a = { uniqueItems = true, const = A { A { 1 } } } } }
+      passes(s, { a = A { A { 1 } } }, { max_depth = 3 })
+      fails(s, { a = A { A { A { 1 } } } }, {
+        "inputs.a: value nested deeper than 3 levels",
+        "inputs.a[0]: value nested deeper than 3 levels",
+      }, { max_depth = 3 })
+    end)
+
+    it("reports values that are not JSON inside compared values", function()
+      fails({ const = A { 1 } }, A { print }, { "inputs: not a JSON value (function)" })
+      fails({ uniqueItems = true }, A { A { print } }, { "inputs[0]: not a JSON value (function)" })
     end)
   end)
 

@@ -14,7 +14,7 @@ local core = require "arazzo.core"
 local M = {}
 
 local type, pairs, ipairs, next, tostring, tonumber = type, pairs, ipairs, next, tostring, tonumber
-local getmetatable, setmetatable, error, select = getmetatable, setmetatable, error, select
+local getmetatable, setmetatable, error = getmetatable, setmetatable, error
 local floor, huge, fmod = math.floor, math.huge, math.fmod
 local mtype, tointeger = math.type, math.tointeger
 local fmt, byte, sub, find, gsub = string.format, string.byte, string.sub, string.find, string.gsub
@@ -165,10 +165,10 @@ local function numkey(x)
 end
 
 --- Append the canonical form of v to buffer b (self-delimiting, keys
---- sorted); JSON-equal values get equal forms. Returns false when v is too
---- deep or not JSON.
+--- sorted); JSON-equal values get equal forms. Returns true, or false plus
+--- "deep" or a description of a value that is not JSON.
 local function canon(v, b, depth)
-  local kind = classify(v)
+  local kind, why = classify(v)
   local n = #b
   if kind == "string" then
     b[n + 1] = "s" .. #v .. ":"; b[n + 2] = v
@@ -178,13 +178,16 @@ local function canon(v, b, depth)
     b[n + 1] = v and "t" or "f"
   elseif kind == "null" then
     b[n + 1] = "z"
-  elseif not kind or depth <= 0 then
-    return false
+  elseif not kind then
+    return false, why
+  elseif depth <= 0 then
+    return false, "deep"
   elseif kind == "array" then
     local len = rawlen(v)
     b[n + 1] = "a" .. len .. "["
     for i = 1, len do
-      if not canon(v[i], b, depth - 1) then return false end
+      local ok, err = canon(v[i], b, depth - 1)
+      if not ok then return false, err end
     end
     b[#b + 1] = "]"
   else
@@ -195,18 +198,23 @@ local function canon(v, b, depth)
     for i = 1, #ks do
       local k = ks[i]
       b[#b + 1] = "s" .. #k .. ":"; b[#b + 1] = k
-      if not canon(v[k], b, depth - 1) then return false end
+      local ok, err = canon(v[k], b, depth - 1)
+      if not ok then return false, err end
     end
     b[#b + 1] = "}"
   end
   return true
 end
 
---- Canonical string of v, or nil when v is too deep or not JSON.
-local function canonical(v, depth)
+--- Canonical string of v, or nil plus a message when v holds containers
+--- more than `depth` levels down (the message names `limit`, the nesting
+--- bound of the whole value) or a value that is not JSON.
+local function canonical(v, depth, limit)
   local b = {}
-  if not canon(v, b, depth) then return nil end
-  return concat(b)
+  local ok, why = canon(v, b, depth)
+  if ok then return concat(b) end
+  if why == "deep" then return nil, fmt("value nested deeper than %d levels", limit) end
+  return nil, "not a JSON value (" .. why .. ")"
 end
 
 ---------------------------------------------------------------------------
@@ -687,31 +695,31 @@ local function kw_enum_const(C, node, s, R, segs)
     else
       local set, shown = {}, {}
       for i = 1, rawlen(v) do
-        local c = canonical(v[i], C.maxdepth)
-        if c then set[c] = true
-        else cerr(C, R, at(segs, "enum", i - 1), "not a JSON value: " .. describe_schema_value(v[i])) end
+        local c, why = canonical(v[i], C.maxdepth, C.maxdepth)
+        if c then set[c] = true else cerr(C, R, at(segs, "enum", i - 1), why) end
         if i <= 10 then shown[i] = render(v[i]) elseif i == 11 then shown[i] = "..." end
       end
       local want = "expected one of " .. concat(shown, ", ")
       if rawlen(v) == 0 then want = "expected no value at all (empty enum)" end
       push(node.any, function(x, kind, st)
-        local c = canonical(x, st.maxdepth)
+        local c, why = canonical(x, st.maxdepth - st.depth, st.maxdepth)
         if c and set[c] then return true end
-        add(st, want .. ", got " .. describe(x, kind))
+        add(st, why or want .. ", got " .. describe(x, kind))
         return false
       end)
     end
   end
   if s.const ~= nil then
-    local want = canonical(s.const, C.maxdepth)
+    local want, bad = canonical(s.const, C.maxdepth, C.maxdepth)
     if not want then
-      cerr(C, R, at(segs, "const"), "not a JSON value: " .. describe_schema_value(s.const))
+      cerr(C, R, at(segs, "const"), bad)
       return
     end
     local text = "expected " .. render(s.const)
     push(node.any, function(x, kind, st)
-      if canonical(x, st.maxdepth) == want then return true end
-      add(st, text .. ", got " .. describe(x, kind))
+      local c, why = canonical(x, st.maxdepth - st.depth, st.maxdepth)
+      if c == want then return true end
+      add(st, why or text .. ", got " .. describe(x, kind))
       return false
     end)
   end
@@ -747,7 +755,7 @@ local function kw_number(C, node, s, R, segs)
   if s.multipleOf ~= nil then
     local msegs = at(segs, "multipleOf")
     local m = want_number(C, R, msegs, s.multipleOf)
-    if m and not (m > 0) then
+    if m and m <= 0 then
       cerr(C, R, msegs, "expected a number greater than 0, got " .. describe_schema_value(m))
     elseif m then
       local text = "expected a multiple of " .. fmtnum(m) .. ", got "
@@ -807,7 +815,8 @@ local function kw_items(C, node, s, R, segs, depth)
   local prefix = s.prefixItems ~= nil and schema_array(C, s, "prefixItems", R, segs, depth) or nil
   local items
   if classify(s.items) == "array" then
-    cerr(C, R, at(segs, "items"), "expected a schema (object or boolean), got array (2020-12 writes tuples as prefixItems)")
+    cerr(C, R, at(segs, "items"),
+      "expected a schema (object or boolean), got array (2020-12 writes tuples as prefixItems)")
   elseif s.items ~= nil then
     items = sub_schema(C, s, "items", R, segs, depth)
   end
@@ -883,17 +892,18 @@ local function kw_array_size(C, node, s, R, segs)
     push(node.array, function(x, _, st)
       local seen, ok = {}, true
       for i = 1, rawlen(x) do
-        local c = canonical(x[i], st.maxdepth)
-        if c then
-          local j = seen[c]
-          if j then
-            add(st, fmt("items [%d] and [%d] are equal", j - 1, i - 1))
-            ok = false
-            if st.stop then return false end
-          else
-            seen[c] = i
-          end
+        local c, why = canonical(x[i], st.maxdepth - st.depth - 1, st.maxdepth)
+        local j = c and seen[c]
+        if not c then
+          add(st, why, i - 1)
+          ok = false
+        elseif j then
+          add(st, fmt("items [%d] and [%d] are equal", j - 1, i - 1))
+          ok = false
+        else
+          seen[c] = i
         end
+        if st.stop then return false end
       end
       return ok
     end)
@@ -986,7 +996,10 @@ local function kw_required(C, node, s, R, segs)
   local deps = {}
   for _, name in ipairs(keys_of(s.dependentRequired)) do
     local list = want_strings(C, R, at(dsegs, name), s.dependentRequired[name])
-    if list then deps[#deps + 1] = { name, list, "required property is missing (required when " .. quote(name, 60) .. " is present)" } end
+    if list then
+      local msg = "required property is missing (required when " .. quote(name, 60) .. " is present)"
+      deps[#deps + 1] = { name, list, msg }
+    end
   end
   push(node.object, function(x, _, st)
     local ok = true
@@ -1279,7 +1292,8 @@ local function resolve_pending(C)
     else
       local kind = classify(target)
       if kind ~= "object" and kind ~= "boolean" then
-        cerr(C, p.R, p.segs, fmt("$ref %s does not point to a schema (%s)", quote(p.ref, 80), describe_schema_value(target)))
+        cerr(C, p.R, p.segs,
+          fmt("$ref %s does not point to a schema (%s)", quote(p.ref, 80), describe_schema_value(target)))
       else
         p.holder.node = compile_schema(C, target, R2, segs, 0)
       end
@@ -1494,7 +1508,9 @@ function Validator:defaults(value)
   return copy
 end
 
-local OPTIONS = { resolve = "function", regex = "function", path = "string", max_errors = "number", max_depth = "number" }
+local OPTIONS = {
+  resolve = "function", regex = "function", path = "string", max_errors = "number", max_depth = "number",
+}
 
 local function check_opts(opts)
   if opts == nil then return {} end
@@ -1543,9 +1559,12 @@ function M.compile(s, opts)
   local root = compile_schema(C, s, R, {}, 0)
   resolve_pending(C)
   local all = {}
-  for _, rec in ipairs({ R }) do for _, n in pairs(rec.nodes) do all[#all + 1] = n end end
+  for _, n in pairs(R.nodes) do all[#all + 1] = n end
   for _, rec in pairs(C.resolved) do for _, n in pairs(rec.nodes) do all[#all + 1] = n end end
-  sort(all, function(a, b) return error_before({ segs = a.segs, ref = a.R.ref, seq = 0 }, { segs = b.segs, ref = b.R.ref, seq = 0 }) end)
+  -- a fixed visiting order makes cycle reports deterministic
+  sort(all, function(a, b)
+    return error_before({ segs = a.segs, ref = a.R.ref, seq = 0 }, { segs = b.segs, ref = b.R.ref, seq = 0 })
+  end)
   check_cycles(C, all)
   if #C.errs > 0 then return nil, finish_errors(C.errs, "", C.truncated) end
   return setmetatable({
