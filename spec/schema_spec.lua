@@ -329,16 +329,37 @@ describe("arazzo.schema", function()
         { ": $ref cycle without progress: (root) -> not -> not.if -> (root)" })
     end)
 
-    it("bounds long chains of references", function()
+    it("rejects chains of references too long to ever evaluate", function()
+      local function chain(n, last)
+        local defs = {}
+        for i = 1, n do defs["d" .. i] = { ["$ref"] = "#/$defs/d" .. (i + 1) } end
+        defs["d" .. (n + 1)] = last
+        return { ["$defs"] = defs, ["$ref"] = "#/$defs/d1" }
+      end
+      compile_fails(chain(1100, { type = "integer" }), { ": chain of $ref and in-place applicators longer than 1000 levels" })
+      local v, errs = schema.compile(chain(10000, { type = "integer" }))
+      assert.is_nil(v)
+      assert.same({ ": chain of $ref and in-place applicators longer than 1000 levels" }, lines(errs))
+      assert.is_true(compile(chain(900, { type = "integer" })):validate(1))
+    end)
+
+    it("bounds evaluation that nests references at every level of the value", function()
       local defs = {}
-      for i = 1, 1100 do defs["d" .. i] = { ["$ref"] = "#/$defs/d" .. (i + 1) } end
-      defs.d1101 = { type = "integer" }
+      for i = 1, 600 do defs["d" .. i] = { ["$ref"] = "#/$defs/d" .. (i + 1) } end
+      defs.d601 = { properties = { a = { ["$ref"] = "#" }, n = { default = 1 } } }
       local v = compile({ ["$defs"] = defs, ["$ref"] = "#/$defs/d1" })
-      local ok, errs = v:validate(1)
+      assert.is_true(v:validate({}))
+      local ok, errs = v:validate({ a = { a = {} } })
       assert.is_false(ok)
-      assert.same({ "inputs: schema evaluation nested deeper than 1000 levels" }, lines(errs))
-      local short = compile({ ["$defs"] = { d1 = { ["$ref"] = "#/$defs/d2" }, d2 = { type = "integer" } }, ["$ref"] = "#/$defs/d1" })
-      assert.is_true(short:validate(1))
+      assert.same({ "inputs.a: schema evaluation nested deeper than 1000 levels" }, lines(errs))
+      assert.same({ n = 1 }, v:defaults({}))
+      assert.same({ nil, "inputs: schema evaluation nested deeper than 1000 levels" }, { v:defaults({ a = {} }) })
+    end)
+
+    it("stops defaults that would expand without end", function()
+      local v = compile({ properties = { a = { ["$ref"] = "#", default = {} } } })
+      assert.is_true(v:validate({ a = { a = {} } }))
+      assert.same({ nil, "inputs: value nested deeper than 100 levels" }, { v:defaults({}) })
     end)
 
     describe("with opts.resolve", function()

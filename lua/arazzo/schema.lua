@@ -934,6 +934,7 @@ local function kw_properties(C, node, s, R, segs, depth)
   if not (props or pats or addl) then return end
   local named = {}
   for _, p in ipairs(props or EMPTY) do named[p[1]] = true end
+  node.named = named
   local np = props and #props or 0
   push(node.object, function(x, _, st)
     local ok = true
@@ -1235,7 +1236,9 @@ local function walk_pointer(t, frag)
   end
   local cur, segs = t, {}
   for _, tok in ipairs(toks) do
-    local kind = classify(cur)
+    -- only the container kind matters here: no full key scan per step
+    local kind = type(cur) == "table" and
+      ((getmetatable(cur) == array_mt or (rawlen(cur) > 0 and isarray(cur))) and "array" or "object")
     if kind == "array" then
       local idx = find(tok, "^0$") and 0 or (find(tok, "^[1-9]%d*$") and #tok < 16 and tonumber(tok))
       if not idx then return nil end
@@ -1309,34 +1312,55 @@ local function node_where(n)
   return p ~= "" and p or "(root)"
 end
 
---- Report cycles of in-place applicators ($ref, allOf, ...) that never
---- descend into the value: evaluating them would never end.
-local function check_cycles(C, nodes)
-  local color, stack = {}, {}
-  local function visit(n)
-    color[n] = 1
-    stack[#stack + 1] = n
-    for _, e in ipairs(n.inplace) do
-      local m = e.node or e
-      if m.inplace then
-        if color[m] == 1 then
-          local names, from = {}, nil
-          for k = 1, #stack do
-            if stack[k] == m then from = k end
-            if from then names[#names + 1] = node_where(stack[k]) end
+--- Report the cycle that closes at node m (on the DFS stack).
+local function report_cycle(C, stack, m)
+  local names, from = {}, nil
+  for k = 1, #stack do
+    if stack[k] == m then from = k end
+    if from then names[#names + 1] = node_where(stack[k]) end
+  end
+  names[#names + 1] = node_where(m)
+  cerr(C, m.R, m.segs, "$ref cycle without progress: " .. concat(names, " -> "))
+end
+
+--- Check the graph of in-place applicators ($ref, allOf, anyOf, oneOf,
+--- not, if/then/else, dependentSchemas), whose edges never descend into
+--- the value: a cycle would never end, and a chain longer than the
+--- evaluation bound could never validate anything. Iterative depth-first
+--- search, so long chains cannot overflow the Lua stack.
+local function check_inplace(C, nodes)
+  local color, height, worst = {}, {}, nil
+  for _, start in ipairs(nodes) do
+    if not color[start] then
+      local stack, next_edge = { start }, { 0 }
+      color[start] = 1
+      while #stack > 0 do
+        local top = #stack
+        local n = stack[top]
+        local i = next_edge[top] + 1
+        next_edge[top] = i
+        local e = n.inplace[i]
+        if e == nil then
+          local h = 0
+          for _, f in ipairs(n.inplace) do h = math.max(h, height[f.node or f] or 0) end
+          height[n] = h + 1
+          if height[n] > EVAL_LIMIT and (not worst or height[n] > height[worst]) then worst = n end
+          color[n] = 2
+          stack[top], next_edge[top] = nil, nil
+        else
+          local m = e.node or e
+          if m.inplace and color[m] == 1 then
+            report_cycle(C, stack, m)
+          elseif m.inplace and not color[m] then
+            color[m] = 1
+            stack[top + 1], next_edge[top + 1] = m, 0
           end
-          names[#names + 1] = node_where(m)
-          cerr(C, m.R, m.segs, "$ref cycle without progress: " .. concat(names, " -> "))
-        elseif not color[m] then
-          visit(m)
         end
       end
     end
-    stack[#stack] = nil
-    color[n] = 2
   end
-  for _, n in ipairs(nodes) do
-    if not color[n] then visit(n) end
+  if worst then
+    cerr(C, worst.R, worst.segs, fmt("chain of $ref and in-place applicators longer than %d levels", EVAL_LIMIT))
   end
 end
 
@@ -1382,70 +1406,71 @@ end
 
 local fill -- forward
 
---- Fill defaults of object x (a copy we own) from node n's properties.
-local function fill_object(n, x, depth, maxdepth)
+--- Fill defaults of object x (a copy we own) from node n's properties,
+--- then descend into every property a subschema applies to.
+local function fill_object(n, x, depth, F)
   for _, p in ipairs(n.props or EMPTY) do
     local name, pn = p[1], p[2]
     if x[name] == nil then
       local has, d = node_default(pn, 0)
       if has then
-        local c, err = deep_copy(d, maxdepth)
-        if err then return nil, err end
+        local c, err = deep_copy(d, F.maxdepth - depth)
+        if err then return nil, fmt("value nested deeper than %d levels", F.maxdepth) end
         x[name] = c
         local order = getorder(x)
         if order then order[#order + 1] = name end
       end
     end
     if x[name] ~= nil then
-      local ok, err = fill(pn, x[name], depth + 1, maxdepth)
+      local ok, err = fill(pn, x[name], depth + 1, F)
       if not ok then return nil, err end
     end
   end
-  if n.pats or n.addl then
-    for _, key in ipairs(keys_of(x)) do
-      local matched = false
-      for _, p in ipairs(n.props or EMPTY) do if p[1] == key then matched = true end end
-      for _, pt in ipairs(n.pats or EMPTY) do
-        if regex_test(pt.re, key) then
-          matched = true
-          local ok, err = fill(pt.node, x[key], depth + 1, maxdepth)
-          if not ok then return nil, err end
-        end
-      end
-      if not matched and n.addl then
-        local ok, err = fill(n.addl, x[key], depth + 1, maxdepth)
+  if not (n.pats or n.addl) then return true end
+  for _, key in ipairs(keys_of(x)) do
+    local matched = n.named[key] or false
+    for _, pt in ipairs(n.pats or EMPTY) do
+      if regex_test(pt.re, key) then
+        matched = true
+        local ok, err = fill(pt.node, x[key], depth + 1, F)
         if not ok then return nil, err end
       end
+    end
+    if not matched and n.addl then
+      local ok, err = fill(n.addl, x[key], depth + 1, F)
+      if not ok then return nil, err end
     end
   end
   return true
 end
 
---- Apply node n's defaults inside value x (in place; x is our copy).
-function fill(n, x, depth, maxdepth)
+--- Apply node n's defaults inside value x (in place; x is our copy) at
+--- value depth `depth`. F = {maxdepth =, level =} bounds the recursion as
+--- validation does. Returns true or nil, message.
+function fill(n, x, depth, F)
   if n.bool ~= nil or type(x) ~= "table" then return true end
-  if depth > maxdepth then return nil, "too deep" end
+  if depth > F.maxdepth then return nil, fmt("value nested deeper than %d levels", F.maxdepth) end
+  if F.level >= EVAL_LIMIT then return nil, fmt("schema evaluation nested deeper than %d levels", EVAL_LIMIT) end
+  F.level = F.level + 1
   local kind = classify(x)
   local ok, err = true, nil
   if kind == "object" then
-    ok, err = fill_object(n, x, depth, maxdepth)
+    ok, err = fill_object(n, x, depth, F)
   elseif kind == "array" then
     local np = n.prefix and #n.prefix or 0
     for i = 1, rawlen(x) do
       local sn = i <= np and n.prefix[i] or n.items
-      if sn then ok, err = fill(sn, x[i], depth + 1, maxdepth) end
-      if not ok then return nil, err end
+      if sn then ok, err = fill(sn, x[i], depth + 1, F) end
+      if not ok then break end
     end
   end
+  if ok and n.ref then ok, err = fill(n.ref.node, x, depth, F) end
+  for _, a in ipairs(ok and n.allof or EMPTY) do
+    ok, err = fill(a, x, depth, F)
+    if not ok then break end
+  end
+  F.level = F.level - 1
   if not ok then return nil, err end
-  if n.ref then
-    ok, err = fill(n.ref.node, x, depth, maxdepth)
-    if not ok then return nil, err end
-  end
-  for _, a in ipairs(n.allof or EMPTY) do
-    ok, err = fill(a, x, depth, maxdepth)
-    if not ok then return nil, err end
-  end
   return true
 end
 
@@ -1492,19 +1517,19 @@ end
 -- are not validated; call `validate` on the result.
 -- @param value the inputs (nil: the root schema's default, if any)
 -- @return the copy, or `nil, message` when the value is nested deeper than
--- `max_depth`
+-- `max_depth` (or the schema evaluation bound is reached)
 function Validator:defaults(value)
   check_self(self, "defaults")
-  local too_deep = fmt("%s: value nested deeper than %d levels", self.prefix, self.max_depth)
   if value == nil then
     local has, d = node_default(self.root, 0)
     if not has then return nil end
     value = d
   end
   local copy, err = deep_copy(value, self.max_depth)
-  if err then return nil, too_deep end
-  local ok = fill(self.root, copy, 0, self.max_depth)
-  if not ok then return nil, too_deep end
+  if err then return nil, fmt("%s: value nested deeper than %d levels", self.prefix, self.max_depth) end
+  local ok
+  ok, err = fill(self.root, copy, 0, { maxdepth = self.max_depth, level = 0 })
+  if not ok then return nil, self.prefix .. ": " .. err end
   return copy
 end
 
@@ -1562,10 +1587,10 @@ function M.compile(s, opts)
   for _, n in pairs(R.nodes) do all[#all + 1] = n end
   for _, rec in pairs(C.resolved) do for _, n in pairs(rec.nodes) do all[#all + 1] = n end end
   -- a fixed visiting order makes cycle reports deterministic
-  sort(all, function(a, b)
-    return error_before({ segs = a.segs, ref = a.R.ref, seq = 0 }, { segs = b.segs, ref = b.R.ref, seq = 0 })
-  end)
-  check_cycles(C, all)
+  local key = {}
+  for _, n in ipairs(all) do key[n] = (n.R.ref or "") .. "\0" .. path_string("", n.segs) end
+  sort(all, function(a, b) return key[a] < key[b] end)
+  check_inplace(C, all)
   if #C.errs > 0 then return nil, finish_errors(C.errs, "", C.truncated) end
   return setmetatable({
     root = root, prefix = opts.path or "inputs",
