@@ -319,6 +319,13 @@ describe("arazzo.schema", function()
         { '$ref: $ref "#/required" does not point to a schema (array)' })
     end)
 
+    it("refuses local references inside a subschema with its own $id", function()
+      compile_fails({ properties = { a = { ["$id"] = "urn:a", ["$defs"] = { x = true }, items = { ["$ref"] = "#/$defs/x" } } } },
+        { 'properties.a.items.$ref: $ref "#/$defs/x" inside a subschema with its own $id is not supported' })
+      passes({ ["$id"] = "urn:root", ["$defs"] = { x = { type = "string" } }, items = { ["$ref"] = "#/$defs/x" } }, A { "s" })
+      passes({ properties = { a = { ["$id"] = "urn:a", type = "string" } } }, { a = "s" })
+    end)
+
     it("reports $ref cycles without progress", function()
       compile_fails({ ["$ref"] = "#" }, { ": $ref cycle without progress: (root) -> (root)" })
       compile_fails({

@@ -1141,6 +1141,12 @@ local function kw_ref(C, node, s, R, segs)
   local rsegs = at(segs, "$ref")
   local ref = want_kind(C, R, rsegs, s["$ref"], "string", "a")
   if not ref then return end
+  if C.embedded > 0 and sub(ref, 1, 1) == "#" then
+    -- 2020-12 resolves it against the enclosing subschema with $id, which
+    -- this implementation does not track: refuse rather than guess
+    cerr(C, R, rsegs, "$ref " .. quote(ref, 80) .. " inside a subschema with its own $id is not supported")
+    return
+  end
   local holder = { node = TRUE_NODE }
   node.ref = holder
   node.inplace[#node.inplace + 1] = holder
@@ -1197,6 +1203,8 @@ function compile_schema(C, s, R, segs, depth)
   node = { any = {}, object = {}, array = {}, string = {}, number = {}, inplace = {}, segs = segs, R = R }
   node.integer = node.number
   R.nodes[s] = node
+  local embedded = depth > 0 and type(s["$id"]) == "string"
+  if embedded then C.embedded = C.embedded + 1 end
   kw_annotations(C, node, s, R, segs, depth)
   if s.type ~= nil then kw_type(C, node, s, R, segs) end
   kw_enum_const(C, node, s, R, segs)
@@ -1211,6 +1219,7 @@ function compile_schema(C, s, R, segs, depth)
   kw_required(C, node, s, R, segs)
   kw_properties(C, node, s, R, segs, depth)
   kw_object_misc(C, node, s, R, segs, depth)
+  if embedded then C.embedded = C.embedded - 1 end
   return node
 end
 
@@ -1578,7 +1587,7 @@ function M.compile(s, opts)
   opts = check_opts(opts)
   local C = {
     errs = {}, max = opts.max_errors or DEFAULT_MAX_ERRORS, maxdepth = opts.max_depth or DEFAULT_MAX_DEPTH,
-    regex = opts.regex, resolve = opts.resolve, regexes = {}, resolved = {}, pending = {},
+    regex = opts.regex, resolve = opts.resolve, regexes = {}, resolved = {}, pending = {}, embedded = 0,
   }
   local R = { tbl = s, nodes = {}, anchors = {} }
   local root = compile_schema(C, s, R, {}, 0)
