@@ -18,6 +18,8 @@
 
 #define JSON_SCRATCH_MT "arazzo.json.Scratch"
 #define JSON_DEFAULT_DEPTH 1000
+/* Ancestors checked by a linear scan for cycles; deeper ones go to a set. */
+#define JSON_SCAN_DEPTH 32
 
 /* ---- shared: byte classes and UTF-8 ------------------------------------ */
 
@@ -164,6 +166,8 @@ typedef struct {
   size_t max_depth;
   size_t depth; /* frames in use */
   int order;    /* stack slot of the key-order table, 0 when absent */
+  int seen;     /* stack slot of the set of open tables beyond JSON_SCAN_DEPTH
+                   (nil until first needed) */
 } enc;
 
 #define ENC_TOP(e) (((enc_frame *)(e)->s->frames)[(e)->depth - 1])
@@ -431,6 +435,36 @@ static int enc_object_keys(enc *e, int t, enc_frame *f) {
   return 0;
 }
 
+/* 1 when the table at t is already open (an ancestor of itself): a linear
+ * scan of the first JSON_SCAN_DEPTH frames, then a lookup in the seen set,
+ * so deep documents stay linear. [-0,+0] */
+static int enc_cycle(enc *e, int t) {
+  lua_State *L = e->L;
+  const void *ptr = lua_topointer(L, t);
+  size_t k, n = e->depth < JSON_SCAN_DEPTH ? e->depth : JSON_SCAN_DEPTH;
+  int found;
+  for (k = 0; k < n; k++)
+    if (((enc_frame *)e->s->frames)[k].ptr == ptr) return 1;
+  if (e->depth < JSON_SCAN_DEPTH) return 0;
+  if (lua_isnil(L, e->seen)) {
+    lua_newtable(L);
+    lua_replace(L, e->seen);
+  }
+  lua_pushvalue(L, t);
+  lua_rawget(L, e->seen);
+  found = !lua_isnil(L, -1);
+  lua_pop(L, 1);
+  return found;
+}
+
+/* Add (v true) or remove (v false) the table at t in the seen set. */
+static void enc_seen(enc *e, int t, int v) {
+  lua_pushvalue(e->L, t);
+  if (v) lua_pushboolean(e->L, 1);
+  else lua_pushnil(e->L);
+  lua_rawset(e->L, e->seen);
+}
+
 /* The table on top becomes an open container: checks cycles and depth,
  * classifies it, writes "[" / "{" (or "[]" / "{}" and pops it when empty).
  * Returns 1 when a frame was pushed, 0 when done, -1 on error. */
@@ -438,13 +472,11 @@ static int enc_open(enc *e) {
   lua_State *L = e->L;
   int t = lua_gettop(L);
   enc_frame f;
-  size_t k;
   memset(&f, 0, sizeof f);
   f.ptr = lua_topointer(L, t);
   f.tidx = t;
   f.kbase = e->s->nkeys;
-  for (k = 0; k < e->depth; k++)
-    if (((enc_frame *)e->s->frames)[k].ptr == f.ptr) return enc_fail(e, "cannot encode a cycle", 1);
+  if (enc_cycle(e, t)) return enc_fail(e, "cannot encode a cycle", 1);
   if (e->depth >= e->max_depth) {
     char what[64];
     snprintf(what, sizeof what, "nesting deeper than %lu", (unsigned long)e->max_depth);
@@ -464,6 +496,7 @@ static int enc_open(enc *e) {
     return 0;
   }
   if (e->depth == e->s->fcap) grow(L, &e->s->frames, &e->s->fcap, e->depth + 1, sizeof f);
+  if (e->depth >= JSON_SCAN_DEPTH) enc_seen(e, t, 1);
   ((enc_frame *)e->s->frames)[e->depth++] = f;
   putc_(L, e->s, f.kind == ENC_ARRAY ? '[' : '{');
   return 1;
@@ -491,7 +524,14 @@ static int enc_value(enc *e) {
     d = (double)lua_tonumber(L, -1);
     if (d != d) return enc_fail(e, "cannot encode NaN", 1);
     if (d == HUGE_VAL || d == -HUGE_VAL) return enc_fail(e, d > 0 ? "cannot encode inf" : "cannot encode -inf", 1);
-    if (!(d == 0 && signbit(d)) && arazzo_number_is_integer(L, -1, &iv)) enc_integer(e, iv);
+    if (d == 0 && signbit(d)) enc_double(e, d);
+    else if (arazzo_number_is_integer(L, -1, &iv)) enc_integer(e, iv);
+#if !(LUA_VERSION_NUM >= 503 && !defined(LUAJIT_VERSION))
+    /* No integer subtype: an integral double in int64 range prints its exact
+     * digits, so "9007199254741000" does not come back as 9.007199254741e+15 */
+    else if (floor(d) == d && d >= -9223372036854775808.0 && d < 9223372036854775808.0)
+      enc_integer(e, (long long)d);
+#endif
     else enc_double(e, d);
     break;
   case LUA_TBOOLEAN:
@@ -529,7 +569,7 @@ static int enc_next(enc *e) {
   if (f->i == f->n) {
     int t = f->tidx, kind = f->kind;
     e->s->nkeys = f->kbase;
-    e->depth--;
+    if (--e->depth >= JSON_SCAN_DEPTH) enc_seen(e, t, 0);
     enc_newline(e, e->depth);
     putc_(L, e->s, kind == ENC_ARRAY ? ']' : '}');
     lua_settop(L, t - 1);
@@ -572,6 +612,8 @@ static int enc_do(lua_State *L, enc *e, int idx) {
   base = lua_gettop(L);
   arazzo_push_order_table(L);
   e->order = lua_istable(L, -1) ? lua_gettop(L) : 0;
+  lua_pushnil(L);
+  e->seen = lua_gettop(L);
   lua_pushvalue(L, idx);
   r = enc_value(e);
   while (r >= 0 && e->depth > 0) r = enc_next(e);
@@ -1176,6 +1218,46 @@ static int l_json_decode(lua_State *L) {
   return 3;
 }
 
-static const luaL_Reg json_funcs[] = {{"json_encode", l_json_encode}, {"json_decode", l_json_decode}, {NULL, NULL}};
+/* core._json_encode_buffer(prefix, value [, suffix]) -> prefix..json..suffix
+ * | nil, message. Test hook: drives arazzo_json_encode_value exactly like a
+ * C caller, with a luaL_Buffer already in use (a long prefix makes Lua 5.4
+ * move it into a box on the stack). */
+static int l_encode_buffer(lua_State *L) {
+  size_t plen, slen;
+  const char *pre = luaL_checklstring(L, 1, &plen), *suf, *msg;
+  luaL_Buffer b;
+  luaL_checkany(L, 2);
+  suf = luaL_optlstring(L, 3, "", &slen);
+  lua_settop(L, 3);
+  luaL_buffinit(L, &b);
+  luaL_addlstring(&b, pre, plen);
+  msg = arazzo_json_encode_value(L, 2, &b);
+  if (msg != NULL) {
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+  }
+  luaL_addlstring(&b, suf, slen);
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* core._json_decode_raw(text) -> value | nil, message, offset. Test hook
+ * for arazzo_json_decode: its static message and 0-based byte offset. */
+static int l_decode_raw(lua_State *L) {
+  size_t len, pos;
+  const char *s = luaL_checklstring(L, 1, &len), *msg;
+  if (arazzo_json_decode(L, s, len, &msg, &pos)) return 1;
+  lua_pushnil(L);
+  lua_pushstring(L, msg);
+  lua_pushinteger(L, (lua_Integer)pos);
+  return 3;
+}
+
+static const luaL_Reg json_funcs[] = {{"json_encode", l_json_encode},
+                                      {"json_decode", l_json_decode},
+                                      {"_json_encode_buffer", l_encode_buffer},
+                                      {"_json_decode_raw", l_decode_raw},
+                                      {NULL, NULL}};
 
 void arazzo_json_open(lua_State *L) { luaL_setfuncs(L, json_funcs, 0); }
