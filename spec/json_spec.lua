@@ -219,6 +219,31 @@ describe("arazzo.core json", function()
       assert.equal('{"c":3,"b":1,"a":2,"B":5,"a\\u0000":4}', E(t))
     end)
 
+    it("skips repeated, stale and non-string entries of a recorded order", function()
+      local t = { x = 1, y = 2, z = 3 }
+      core.setorder(t, { "z", "gone", "z", 5, "x", "y", "x" })
+      assert.equal('{"z":3,"x":1,"y":2}', E(t))
+      core.setorder(t, { "y", "y", "gone" })            -- partial: the rest sorted after
+      assert.equal('{"y":2,"x":1,"z":3}', E(t))
+    end)
+
+    it("keeps recorded order for objects with many keys", function()
+      local t, order, want = {}, {}, {}
+      for i = 100, 1, -1 do
+        local k = string.format("k%03d", i)
+        t[k] = i
+        order[#order + 1] = k
+        want[#want + 1] = string.format('"%s":%d', k, i)
+      end
+      core.setorder(t, order)
+      assert.equal("{" .. table.concat(want, ",") .. "}", E(t))
+      order[#order] = nil                                 -- k001 now comes from the sorted rest
+      assert.equal("{" .. table.concat(want, ",") .. "}", E(t))
+      core.setorder(t, { "k050" })
+      local s = E(t)
+      assert.equal('{"k050":50,"k001":1,"k002":2,', s:sub(1, 29))
+    end)
+
     it("names keys of ordered objects in error pointers", function()
       local t = { z = { 1, { f = print } }, a = 1 }
       core.setorder(t, { "z", "a" })

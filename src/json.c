@@ -20,6 +20,10 @@
 #define JSON_DEFAULT_DEPTH 1000
 /* Ancestors checked by a linear scan for cycles; deeper ones go to a set. */
 #define JSON_SCAN_DEPTH 32
+/* Recorded key lists up to this long are checked without allocating. */
+#define JSON_FAST_KEYS 64
+/* Largest size hint a decoded table inherits from its predecessor. */
+#define JSON_MAX_HINT 64
 
 /* ---- shared: byte classes and UTF-8 ------------------------------------ */
 
@@ -60,7 +64,8 @@ static size_t utf8_len(const unsigned char *p, size_t avail) {
 /* ---- scratch memory owned by a userdata --------------------------------- */
 
 typedef struct {
-  const char *s; /* a key string, kept alive by the object's key list */
+  const char *s; /* a key string in the object's key list; valid only until
+                    the next Lua allocation, afterwards use pos */
   size_t len;
   lua_Integer pos; /* its index in that key list */
 } json_key;
@@ -135,6 +140,7 @@ static char *room(lua_State *L, json_scratch *s, size_t n) {
 }
 
 static void put(lua_State *L, json_scratch *s, const char *p, size_t n) {
+  if (n == 0) return; /* the buffer may still be NULL */
   memcpy(room(L, s, n), p, n);
   s->len += n;
 }
@@ -148,12 +154,14 @@ static void putc_(lua_State *L, json_scratch *s, char c) {
 
 /* ---- encoder ------------------------------------------------------------- */
 
-enum { ENC_ARRAY, ENC_SORTED, ENC_LISTED };
+/* ENC_KEYED: the json_key entries give the key order (indexes into the key
+ * list); ENC_LISTED: the key list is already in order. */
+enum { ENC_ARRAY, ENC_KEYED, ENC_LISTED };
 
 typedef struct {
   const void *ptr; /* table identity, for cycle detection */
   size_t i, n;     /* children started so far, child count */
-  size_t kbase;    /* first json_key of a sorted object */
+  size_t kbase;    /* first json_key of a keyed object */
   int tidx, lidx;  /* stack slots of the table and of its key list */
   int kind;
 } enc_frame;
@@ -279,6 +287,16 @@ static void put_token(lua_State *L, json_scratch *s, const char *p, size_t n) {
   }
 }
 
+/* Push the key of the current child (number f->i) of an object frame and
+ * return its text, or NULL when the key list no longer holds a string
+ * there (changed behind our back). [-0,+1] */
+static const char *enc_push_key(enc *e, enc_frame *f, size_t *len) {
+  if (f->kind == ENC_KEYED) lua_rawgeti(e->L, f->lidx, e->s->keys[f->kbase + f->i - 1].pos);
+  else lua_rawgeti(e->L, f->lidx, (lua_Integer)f->i);
+  if (lua_type(e->L, -1) != LUA_TSTRING) return NULL;
+  return lua_tolstring(e->L, -1, len);
+}
+
 /* Replace the output with "json: <what> at <pointer>" where the pointer
  * names the child being encoded in each open frame (all frames, or all but
  * the innermost when whole is 0). Returns -1 for the caller to pass on. */
@@ -299,13 +317,9 @@ static int enc_fail(enc *e, const char *what, int whole) {
     if (f->kind == ENC_ARRAY) {
       putc_(L, s, '/');
       enc_integer(e, (long long)(f->i - 1));
-    } else if (f->kind == ENC_SORTED) {
-      json_key *jk = &s->keys[f->kbase + f->i - 1];
-      put_token(L, s, jk->s, jk->len);
     } else {
-      lua_rawgeti(L, f->lidx, (lua_Integer)f->i);
-      key = lua_tolstring(L, -1, &len);
-      put_token(L, s, key, len);
+      key = enc_push_key(e, f, &len);
+      put_token(L, s, key ? key : "?", key ? len : 1);
       lua_pop(L, 1);
     }
   }
@@ -392,47 +406,129 @@ static int cmp_json_keys(const void *a, const void *b) {
   return x->len < y->len ? -1 : x->len > y->len;
 }
 
-/* Push the key list of the object at t and fill frame fields: recorded
- * order through arazzo_push_keys, otherwise its string keys collected in
- * one pass and sorted bytewise in C (same order as arazzo_push_keys). The
- * list anchors the key strings the json_key entries point to. Returns 0 or
- * fails on a non-string key. [-0,+1] */
-static int enc_object_keys(enc *e, int t, enc_frame *f) {
-  lua_State *L = e->L;
-  json_scratch *s = e->s;
-  int recorded = 0;
-  if (e->order) {
-    lua_pushvalue(L, t);
-    lua_rawget(L, e->order);
-    recorded = lua_istable(L, -1);
-    lua_pop(L, 1);
+/* Sort n json_keys bytewise: insertion sort for the usual small objects,
+ * qsort beyond. */
+static void sort_keys(json_key *k, size_t n) {
+  size_t i, j;
+  if (n > 16) {
+    qsort(k, n, sizeof *k, cmp_json_keys);
+    return;
   }
-  f->kbase = s->nkeys;
-  lua_newtable(L);
-  f->lidx = lua_gettop(L);
-  f->n = 0;
+  for (i = 1; i < n; i++) {
+    json_key x = k[i];
+    for (j = i; j > 0 && cmp_json_keys(&k[j - 1], &x) > 0; j--) k[j] = k[j - 1];
+    k[j] = x;
+  }
+}
+
+/* Count the string keys of the object at t into *n; fails on the first
+ * key of another type. [-0,+0] */
+static int enc_count_keys(enc *e, int t, size_t *n) {
+  lua_State *L = e->L;
+  *n = 0;
   lua_pushnil(L);
   while (lua_next(L, t)) {
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING) return enc_bad_key(e, t);
-    f->n++;
-    if (recorded) continue;
-    if (s->nkeys == s->kcap) grow(L, (void **)&s->keys, &s->kcap, s->nkeys + 1, sizeof *s->keys);
+    (*n)++;
+  }
+  return 0;
+}
+
+/* Recorded order without allocating: when the recorded list (on top, so
+ * it anchors its strings) names every one of the n string keys of t, its
+ * entries become the frame's json_keys in recorded order, skipping entries
+ * no longer in t and repeats. Returns 1 with f filled, or 0 with no
+ * json_key kept when the general path is needed. No Lua allocation happens
+ * between reading a string pointer and its last comparison. [-0,+0] */
+static int enc_recorded_keys(enc *e, int t, enc_frame *f, size_t n) {
+  lua_State *L = e->L;
+  json_scratch *s = e->s;
+  lua_Integer i, k = (lua_Integer)lua_rawlen(L, f->lidx);
+  if ((size_t)k < n || k > JSON_FAST_KEYS) return 0;
+  if (s->kcap - s->nkeys < (size_t)k) grow(L, (void **)&s->keys, &s->kcap, s->nkeys + (size_t)k, sizeof *s->keys);
+  for (i = 1; i <= k; i++) {
+    json_key jk;
+    size_t j;
+    int keep = 0;
+    lua_rawgeti(L, f->lidx, i);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      jk.s = lua_tolstring(L, -1, &jk.len);
+      jk.pos = i;
+      lua_pushvalue(L, -1);
+      lua_rawget(L, t);
+      keep = !lua_isnil(L, -1);
+      lua_pop(L, 1);
+      for (j = f->kbase; keep && j < s->nkeys; j++)
+        if (s->keys[j].len == jk.len && (s->keys[j].s == jk.s || memcmp(s->keys[j].s, jk.s, jk.len) == 0)) keep = 0;
+      if (keep) s->keys[s->nkeys++] = jk;
+    }
+    lua_pop(L, 1);
+  }
+  if (s->nkeys - f->kbase == n) {
+    f->n = n;
+    return 1;
+  }
+  s->nkeys = f->kbase;
+  return 0;
+}
+
+/* Collect the string keys of the object at t into a new key list (pushed)
+ * and json_keys sorted bytewise, the order arazzo_push_keys gives an
+ * object without recorded order. Fails on a non-string key. The list is
+ * presized, so no Lua allocation happens between reading the string
+ * pointers and sorting them. [-0,+1] */
+static int enc_sorted_keys(enc *e, int t, enc_frame *f) {
+  lua_State *L = e->L;
+  json_scratch *s = e->s;
+  size_t n;
+  if (enc_count_keys(e, t, &n)) return -1;
+  lua_createtable(L, n < 0x7fffffff ? (int)n : 0, 0);
+  f->lidx = lua_gettop(L);
+  f->n = 0;
+  if (s->kcap - s->nkeys < n) grow(L, (void **)&s->keys, &s->kcap, s->nkeys + n, sizeof *s->keys);
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING || f->n == n) {
+      lua_pop(L, 1); /* only a __gc finalizer could have changed t */
+      return enc_fail(e, "object changed while being encoded", 1);
+    }
     lua_pushvalue(L, -1);
-    lua_rawseti(L, f->lidx, (lua_Integer)f->n);
+    lua_rawseti(L, f->lidx, (lua_Integer)++f->n); /* presized: no allocation */
     s->keys[s->nkeys].s = lua_tolstring(L, -1, &s->keys[s->nkeys].len);
     s->keys[s->nkeys++].pos = (lua_Integer)f->n;
   }
-  if (recorded) {
-    lua_pop(L, 1);
-    arazzo_push_keys(L, t);
-    f->n = (size_t)lua_rawlen(L, -1);
-    f->kind = ENC_LISTED;
-  } else {
-    qsort(s->keys + f->kbase, f->n, sizeof *s->keys, cmp_json_keys);
-    f->kind = ENC_SORTED;
-  }
+  if (f->n > 1) sort_keys(s->keys + f->kbase, f->n);
+  f->kind = ENC_KEYED;
   return 0;
+}
+
+/* Push the key list of the object at t and fill the frame: recorded order
+ * (fast path, else arazzo_push_keys), or all string keys sorted bytewise.
+ * Fails on a non-string key. [-0,+1] */
+static int enc_object_keys(enc *e, int t, enc_frame *f) {
+  lua_State *L = e->L;
+  size_t n;
+  f->kbase = e->s->nkeys;
+  if (e->order) {
+    lua_pushvalue(L, t);
+    lua_rawget(L, e->order);
+    if (lua_istable(L, -1)) {
+      f->lidx = lua_gettop(L);
+      if (enc_count_keys(e, t, &n)) return -1;
+      f->kind = ENC_KEYED;
+      if (enc_recorded_keys(e, t, f, n)) return 0;
+      lua_pop(L, 1);
+      arazzo_push_keys(L, t);
+      f->lidx = lua_gettop(L);
+      f->n = (size_t)lua_rawlen(L, -1);
+      f->kind = ENC_LISTED;
+      return 0;
+    }
+    lua_pop(L, 1);
+  }
+  return enc_sorted_keys(e, t, f);
 }
 
 /* 1 when the table at t is already open (an ancestor of itself): a linear
@@ -581,12 +677,10 @@ static int enc_next(enc *e) {
     lua_rawgeti(L, f->tidx, (lua_Integer)f->i);
     if (lua_isnil(L, -1)) return enc_fail(e, "cannot encode sparse array", 1);
   } else {
-    size_t len, bad;
-    const char *key;
+    size_t len = 0, bad;
     int t = f->tidx;
-    if (f->kind == ENC_SORTED) lua_rawgeti(L, f->lidx, e->s->keys[f->kbase + f->i - 1].pos);
-    else lua_rawgeti(L, f->lidx, (lua_Integer)f->i);
-    key = lua_tolstring(L, -1, &len);
+    const char *key = enc_push_key(e, f, &len);
+    if (key == NULL) return enc_fail(e, "object changed while being encoded", 0);
     if ((bad = enc_string(e, key, len)) != 0) {
       char what[64];
       snprintf(what, sizeof what, "invalid UTF-8 in object key (byte %lu)", (unsigned long)bad);
@@ -695,6 +789,9 @@ typedef struct {
   int tidx, lidx;    /* stack slots of the container and its key list (0: none) */
   int is_object;
   lua_Integer count; /* elements stored (arrays) or keys listed (objects) */
+  int members;       /* values stored, repeats included */
+  int hint;          /* members of the last container closed at this depth:
+                        the size a sibling is created with (kept on pop) */
 } dec_frame;
 
 enum { DEC_OK, DEC_SYNTAX, DEC_DEPTH };
@@ -704,6 +801,7 @@ typedef struct {
   json_scratch *s;
   const unsigned char *start, *p, *end;
   size_t max_depth, depth;
+  size_t hinted;   /* frame slots whose hint has been set */
   int order;       /* record key order of objects */
   int code;        /* DEC_SYNTAX or DEC_DEPTH once failed */
   int found;       /* the message reads "unexpected <char at errpos>, <msg>" */
@@ -968,7 +1066,7 @@ static int dec_literal(dec *d) {
 static int dec_key(dec *d) {
   dec_frame *f = &DEC_TOP(d);
   if (d->order && f->lidx == 0) {
-    lua_newtable(d->L);
+    lua_createtable(d->L, f->hint, 0);
     f->lidx = lua_gettop(d->L);
   }
   if (dec_string(d)) return -1;
@@ -983,6 +1081,7 @@ static int dec_key(dec *d) {
 static void dec_close(dec *d) {
   dec_frame *f = &DEC_TOP(d);
   if (f->lidx) arazzo_set_order(d->L, f->tidx);
+  f->hint = f->members < JSON_MAX_HINT ? f->members : JSON_MAX_HINT;
   d->depth--;
 }
 
@@ -999,12 +1098,15 @@ static int dec_open(dec *d) {
   }
   if (!lua_checkstack(L, 6)) return dec_fail(d, d->p, "nesting too deep for the Lua stack", 0);
   if (d->depth == d->s->fcap) grow(L, &d->s->frames, &d->s->fcap, d->depth + 1, sizeof f);
-  lua_newtable(L);
+  if (d->depth == d->hinted) ((dec_frame *)d->s->frames)[d->hinted++].hint = 0;
+  f.hint = ((dec_frame *)d->s->frames)[d->depth].hint;
+  lua_createtable(L, is_object ? 0 : f.hint, is_object ? f.hint : 0);
   if (!is_object) arazzo_mark_array(L, -1);
   f.tidx = lua_gettop(L);
   f.lidx = 0;
   f.is_object = is_object;
   f.count = 0;
+  f.members = 0;
   ((dec_frame *)d->s->frames)[d->depth++] = f;
   d->p++;
   skip_ws(d);
@@ -1042,6 +1144,7 @@ static int dec_value(dec *d) {
 static void dec_store(dec *d) {
   lua_State *L = d->L;
   dec_frame *f = &DEC_TOP(d);
+  if (f->members < JSON_MAX_HINT) f->members++;
   if (!f->is_object) {
     lua_rawseti(L, f->tidx, ++f->count);
     return;
