@@ -338,6 +338,8 @@ describe("arazzo.core json", function()
       assert.equal(9007199254740992, D("9007199254740993.0"))   -- ties to even
       assert.equal(1.2345678901234568e29, D("123456789012345678901234567890"))
       assert.equal(0, D("1e-400"))
+      assert.equal(1, D("0." .. string.rep("0", 1000000) .. "1e1000001"))
+      assert.equal(1.5, D("15" .. string.rep("0", 400) .. "e-401"))
       local z = D("-0.0")
       assert.equal(0, z)
       assert.equal(-math.huge, 1 / z)
@@ -471,6 +473,12 @@ describe("arazzo.core json", function()
       dec_fails("0x10", "json:1:2: unexpected 'x', expected end of input")
       dec_fails("[1e400]", "json:1:2: number out of range")
       dec_fails("-1e999999999", "json:1:1: number out of range")
+      dec_fails("0." .. string.rep("0", 100) .. "1e99999999999999999999", "json:1:1: number out of range")
+      -- an exponent too long to accumulate must not cancel against the zeros
+      for _, z in ipairs({ 99999, 1000000 }) do
+        dec_fails("[0." .. string.rep("0", z) .. "1e1000000000]", "json:1:2: number out of range")
+        dec_fails("[0." .. string.rep("0", z) .. "1e100000000000000000000]", "json:1:2: number out of range")
+      end
     end)
 
     it("reports bad strings", function()

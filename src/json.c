@@ -958,10 +958,13 @@ static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1
 typedef struct {
   unsigned long long mant; /* significant digits, while they fit */
   int sig;                 /* significant digits seen (capped) */
-  int frac;                /* of them, digits after the point */
-  long exp;                /* explicit exponent (capped) */
+  long frac;               /* digits after the point that scale mant */
+  long exp;                /* explicit exponent */
   int integral, neg;
+  int capped;              /* frac or exp hit its cap: only strtod is exact */
 } num_parts;
+
+#define NUM_CAP 100000000L
 
 /* Scan digits at *pp into n (frac: after the decimal point). Returns the
  * number of digits. */
@@ -973,7 +976,8 @@ static size_t scan_digits(const unsigned char **pp, const unsigned char *e, num_
       if (n->sig < 1000) n->sig++;
       if (frac && n->sig <= 19) n->frac++;
     } else if (frac) {
-      n->frac++; /* leading zeros after the point still scale */
+      if (n->frac < NUM_CAP) n->frac++; /* leading zeros after the point scale too */
+      else n->capped = 1;
     }
     p++;
   }
@@ -1006,7 +1010,8 @@ static int dec_number_scan(dec *d, num_parts *n) {
     if (++p < e && (*p == '+' || *p == '-')) eneg = *p++ == '-';
     if (p == e || *p < '0' || *p > '9') return dec_fail(d, p, "expected a digit in the exponent", 1);
     while (p < e && *p >= '0' && *p <= '9') {
-      if (n->exp < 100000) n->exp = n->exp * 10 + (*p - '0');
+      if (n->exp < NUM_CAP) n->exp = n->exp * 10 + (*p - '0');
+      else n->capped = 1;
       p++;
     }
     if (eneg) n->exp = -n->exp;
@@ -1035,7 +1040,7 @@ static int dec_number(dec *d) {
     return 0;
   }
   e10 = n.exp - n.frac;
-  if (n.sig <= 19 && n.mant <= (1ULL << 53) && e10 >= -22 && e10 <= 22) {
+  if (!n.capped && n.sig <= 19 && n.mant <= (1ULL << 53) && e10 >= -22 && e10 <= 22) {
     v = (double)n.mant;
     v = e10 < 0 ? v / pow10_exact[-e10] : v * pow10_exact[e10];
     if (n.neg) v = -v;
@@ -1096,7 +1101,8 @@ static int dec_open(dec *d) {
     d->code = DEC_DEPTH;
     return -1;
   }
-  if (!lua_checkstack(L, 6)) return dec_fail(d, d->p, "nesting too deep for the Lua stack", 0);
+  /* a level holds table, key list, key, value, plus 2 temporaries */
+  if (!lua_checkstack(L, 8)) return dec_fail(d, d->p, "nesting too deep for the Lua stack", 0);
   if (d->depth == d->s->fcap) grow(L, &d->s->frames, &d->s->fcap, d->depth + 1, sizeof f);
   if (d->depth == d->hinted) ((dec_frame *)d->s->frames)[d->hinted++].hint = 0;
   f.hint = ((dec_frame *)d->s->frames)[d->depth].hint;
@@ -1221,7 +1227,11 @@ static int dec_do(lua_State *L, dec *d, const char *s, size_t len) {
 /* Decode s[0..len) with the defaults (max_depth 1000, key order recorded)
  * and push the value ([-0,+1], returns 1), or push nothing and return 0
  * with a static message in *msg and the byte offset of the error in
- * *errpos. Raises memory errors only. */
+ * *errpos. s need not be NUL-terminated but must stay alive during the
+ * call (the decoder allocates, so a Lua string must be anchored, e.g. on
+ * the stack). Any stack above the caller's top is fine, but like every
+ * push this one must not land above a luaL_Buffer in use. Raises memory
+ * errors only. */
 int arazzo_json_decode(lua_State *L, const char *s, size_t len, const char **msg, size_t *errpos) {
   dec d;
   memset(&d, 0, sizeof d);
