@@ -164,8 +164,8 @@ describe("arazzo.core json", function()
     end)
 
     it("finds cycles deeper than the linear scan", function()
-      local root, cur = {}, nil
-      cur = root
+      local root = {}
+      local cur = root
       for _ = 1, 40 do
         local n = {}
         cur.a = n
@@ -541,9 +541,8 @@ describe("arazzo.core json", function()
     it("decodes a 1 MB document and re-encodes the same bytes", function()
       local parts = {}
       for i = 1, 12000 do
-        parts[i] = string.format(
-          '{"id":%d,"sku":"p-%d","name":"caf\195\169 \\"%d\\"\\n","amount":%d.%d,"tags":["a","b"],"meta":{},"gone":null,"big":%d}',
-          i, i, i, i, i % 9 + 1, 9007199254740000 + i)
+        parts[i] = string.format('{"id":%d,"sku":"p-%d","name":"caf\195\169 \\"%d\\"\\n","amount":%d.%d,' ..
+          '"tags":["a","b"],"meta":{},"gone":null,"big":%d}', i, i, i, i, i % 9 + 1, 9007199254740000 + i)
       end
       local text = "[" .. table.concat(parts, ",") .. "]"
       assert.is_true(#text > 1000000)
@@ -616,6 +615,7 @@ describe("arazzo.core json", function()
       assert.equal("trailing comma before ']'", msg)
       assert.equal(5, pos)
       none, msg, pos = core._json_decode_raw('{"a":\255}')
+      assert.is_nil(none)
       assert.equal("expected a value", msg)
       assert.equal(5, pos)
     end)
