@@ -71,12 +71,20 @@ void arazzo_time_open(lua_State *L);
 
 /* ---- cross-module C APIs ------------------------------------------------ */
 
-/* json.c: encode the value at idx into b; returns NULL on success or a
- * static/pushed error message (cycle, NaN, bad type, too deep). The
- * luaL_Buffer must be initialised by the caller. */
+/* json.c: encode the value at idx (compact, max_depth 1000) and append
+ * the text to b, which the caller initialised and which must be the top of
+ * the stack (nothing pushed above it). Success: returns NULL, stack as
+ * before, text added to b. Error (cycle, NaN, bad type or key, sparse
+ * array, invalid UTF-8, too deep): returns the message "json: ... at
+ * <pointer>" and leaves exactly that one string pushed above b, nothing
+ * added to b; the pointer is valid while the string stays there, and the
+ * caller must pop it before touching b again. Raises memory errors only. */
 const char *arazzo_json_encode_value(lua_State *L, int idx, luaL_Buffer *b);
-/* json.c: decode s[0..len) and push the value; on error pushes nothing and
- * returns 0 with msg set (offset in *errpos). */
+/* json.c: decode s[0..len) (strict RFC 8259, max_depth 1000, key order
+ * recorded) and push the value, returning 1; on error pushes nothing and
+ * returns 0 with a static message in *msg and the 0-based byte offset in
+ * *errpos. s must stay alive during the call (anchor a Lua string on the
+ * stack). Raises memory errors only. */
 int arazzo_json_decode(lua_State *L, const char *s, size_t len,
                        const char **msg, size_t *errpos);
 
