@@ -115,12 +115,24 @@ static size_t scan(parser *p, int (*cls)(int)) {
   return p->pos - st;
 }
 
-/* Scan a name; in bare text a trailing '.' ends the sentence, not the name. */
+static int name_char(int cx, int c) { return is_name(c) || (c == '$' && cx != CX_BARE); }
+
+/* Scan a name: [A-Za-z0-9._$-] (no '$' in bare text), and outside
+ * conditions also bracket groups seen in real documents (page[size],
+ * items[0].id, expand[]). In bare text a trailing '.' ends the sentence,
+ * not the name. */
 static size_t scan_name(parser *p, int cx) {
-  size_t n = scan(p, is_name);
+  size_t st = p->pos, j;
+  for (;;) {
+    while (p->pos < p->len && name_char(cx, CH(p, p->pos))) p->pos++;
+    if (cx == CX_COND || !AT(p, '[')) break;
+    for (j = p->pos + 1; j < p->len && name_char(cx, CH(p, j)); j++) {}
+    if (j >= p->len || p->s[j] != ']') break;
+    p->pos = j + 1;
+  }
   if (cx == CX_BARE)
-    while (n > 0 && p->s[p->pos - 1] == '.') p->pos--, n--;
-  return n;
+    while (p->pos > st && p->s[p->pos - 1] == '.') p->pos--;
+  return p->pos - st;
 }
 
 static void skip_ws(parser *p) {
@@ -213,22 +225,37 @@ static lua_Integer token_index(const char *s, size_t n) {
   return v;
 }
 
-/* Add the step for a name that may contain dots: the whole name as one key,
- * plus (when dotted) one segment step per part for the fallback walk. */
+/* Add one fallback segment step of a dotted / bracketed name. */
+static int add_seg(parser *p, const char *s, size_t n, int what, int arg) {
+  return add_op(p, AXS_TOK, what, intern(p, s, n), arg, token_index(s, n));
+}
+
+/* Add the step for a name. A name with dots or brackets (a.b, a[0].b) is
+ * looked up whole first; when absent the evaluator walks its segments,
+ * which follow as AXS_TOK steps (lenient). */
 static int add_name(parser *p, int ni, size_t ns, size_t nl, int what) {
   const char *s = p->s + ns;
   int arg = intern(p, s, nl), k, nseg = 0;
-  size_t i, st = 0;
+  size_t i = 0, j;
   NODE(p, ni)->name = arg;
-  if (!memchr(s, '.', nl)) return add_op(p, AXS_KEY, what, arg, arg, -1);
+  if (!memchr(s, '.', nl) && !memchr(s, '[', nl)) return add_op(p, AXS_KEY, what, arg, arg, -1);
   if (add_op(p, AXS_NAME, what, arg, arg, -1) < 0) return -1;
   k = p->nops - 1;
-  for (i = 0; i <= nl; i++) {
-    if (i < nl && s[i] != '.') continue;
-    if (add_op(p, AXS_TOK, what, intern(p, s + st, i - st), arg, token_index(s + st, i - st)) < 0)
-      return -1;
+  while (i < nl) {
+    if (s[i] == '[') {
+      for (j = i + 1; j < nl && s[j] != ']'; j++) {}
+      if (add_seg(p, s + i + 1, j - i - 1, what, arg) < 0) return -1;
+      i = j + 1;
+    } else {
+      for (j = i; j < nl && s[j] != '.' && s[j] != '['; j++) {}
+      if (add_seg(p, s + i, j - i, what, arg) < 0) return -1;
+      i = j;
+    }
     nseg++;
-    st = i + 1;
+    if (i < nl && s[i] == '.' && ++i == nl) {
+      if (add_seg(p, s + i, 0, what, arg) < 0) return -1;
+      nseg++;
+    }
   }
   p->ops[k].nseg = nseg;
   NODE(p, ni)->flags |= AXF_LENIENT;
@@ -416,6 +443,12 @@ static int parse_http(parser *p, int cx, int ni, int src) {
 static int parse_io(parser *p, int cx, int ni, int src) {
   const char *sn = source_names[src];
   size_t ns, n;
+  if (!AT(p, '.') && cx != CX_BARE) { /* the whole object, as in `context: $inputs` (lenient) */
+    NODE(p, ni)->flags |= AXF_LENIENT;
+    p->lenient_used = 1;
+    if (add_key(p, sn, AXW_NOTSET, 0) < 0) return -1;
+    return opt_pointer(p, cx, ni);
+  }
   if (expect_dot(p, src == AXR_INPUTS ? "$inputs" : "$outputs") < 0) return -1;
   ns = p->pos;
   if ((n = scan_name(p, cx)) == 0) return fail(p, ns, "expected a name after '$%s.'", sn);
@@ -576,10 +609,11 @@ static int depth_error(parser *p, size_t at) {
   return fail(p, at, "nesting deeper than %d levels", ARAZZO_EXPR_MAX_DEPTH);
 }
 
-/* Set a parent's height from a child's; fails past the depth limit. */
+/* Set a parent's height from a child's; fails when operators nest more
+ * than the depth limit (a leaf has height 1). */
 static int raise_height(parser *p, int parent, int child, size_t at) {
   if (NODE(p, child)->height + 1 > NODE(p, parent)->height) NODE(p, parent)->height = NODE(p, child)->height + 1;
-  return NODE(p, parent)->height > ARAZZO_EXPR_MAX_DEPTH ? depth_error(p, at) : 0;
+  return NODE(p, parent)->height - 1 > ARAZZO_EXPR_MAX_DEPTH ? depth_error(p, at) : 0;
 }
 
 /* JSON number (integers that fit stay integers). */

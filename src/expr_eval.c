@@ -31,7 +31,7 @@
  * Accessors: `.name` and `['key']` look a key up in an object; `[n]`, and a
  * `.n` or pointer token that is an RFC 6901 index, select the 0-based element
  * of an array (on an object they look up the key "n"). Stepping into a string
- * first decodes it as JSON (an undecoded JSON body). In jscondition mode
+ * that holds a JSON object or array (an undecoded body) decodes it first. In jscondition mode
  * `.length` gives an array's length, a string's length in characters (UTF-8
  * code points), or an object's "length" member.
  * Templates render strings as-is, integers in decimal, floats shortest
@@ -86,11 +86,14 @@ static const char *const what_text[][2] = {
 
 /* ---- stepping through values ------------------------------------------------ */
 
-/* Replace the string on top with its JSON decoding; 0 (top unchanged) when
- * it is not JSON. [-1,+1] */
+/* Replace the string on top with its JSON decoding when it holds a JSON
+ * object or array (an undecoded body); 0 (top unchanged) otherwise, with
+ * st->notjson set when it looked like one but does not parse. [-1,+1] */
 static int decode_top(est *st) {
-  size_t len, pos;
+  size_t len, pos, i = 0;
   const char *s = lua_tolstring(st->L, -1, &len), *msg;
+  while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) i++;
+  if (i == len || (s[i] != '{' && s[i] != '[')) return 0;
   if (!arazzo_json_decode(st->L, s, len, &msg, &pos)) {
     st->notjson = 1;
     return 0;
