@@ -502,8 +502,13 @@ describe("arazzo.expr", function()
       assert.is_false(cond("$statusCode > 200"))
       assert.is_true(cond("$response.body#/total > 12 && $response.body#/total < 13"))
       assert.is_true(cond("-1 < 0 && 1e3 == 1000 && 2.5E-1 == 0.25 && -0 == 0"))
-      assert.is_true(cond("9007199254740993 > 9007199254740992"))
-      assert.is_true(cond("9223372036854775807 > 9223372036854775806"))
+      if math.type then -- LuaJIT numbers are doubles: integers past 2^53 are not exact there
+        assert.is_true(cond("9007199254740993 > 9007199254740992"))
+        assert.is_true(cond("9223372036854775807 > 9223372036854775806"))
+        assert.is_true(cond("$inputs.big == '9007199254740993'", { inputs = { big = 9007199254740993 } }))
+        assert.is_false(cond("$inputs.big == '9007199254740992'", { inputs = { big = 9007199254740993 } }))
+        assert.is_false(cond("$inputs.big == 9007199254740992.0", { inputs = { big = 9007199254740993 } }))
+      end
       assert.is_true(cond("99999999999999999999 > 1"))
     end)
 

@@ -27,7 +27,8 @@ typedef struct {
   arazzo_expr_node *nodes;
   arazzo_expr_op *ops;
   int nnodes, capnodes, nops, capops;
-  size_t errpos;
+  size_t errpos, colpos; /* error position; column cache position */
+  int colnum;            /* column of colpos */
   char err[240];
 } parser;
 
@@ -73,6 +74,15 @@ static int column_of(const char *s, size_t pos) {
   for (i = 0; i < pos; i++)
     if ((s[i] & 0xC0) != 0x80) col++;
   return col;
+}
+
+/* column_of relative to the last position asked for (nodes are created
+ * near each other), so long texts do not cost quadratic time. */
+static int column_at(parser *p, size_t pos) {
+  if (pos < p->colpos) p->colnum -= column_of(p->s + pos, p->colpos - pos) - 1;
+  else p->colnum += column_of(p->s + p->colpos, pos - p->colpos) - 1;
+  p->colpos = pos;
+  return p->colnum;
 }
 
 static int word_is(const char *s, size_t n, const char *w) {
@@ -162,7 +172,7 @@ static int new_node(parser *p, int type, size_t start) {
   n->type = (unsigned char)type;
   n->next = -1;
   n->start = (int)start;
-  n->col = column_of(p->s, start);
+  n->col = column_at(p, start);
   n->height = 1;
   return p->nnodes++;
 }
@@ -954,6 +964,7 @@ static int l_compile(lua_State *L) {
   const char *s = luaL_checklstring(L, 1, &len);
   int mode = luaL_checkoption(L, 2, NULL, modes), kind = kinds[mode], root = 0, rc, nrefs = 0;
   memset(&p, 0, sizeof p);
+  p.colnum = 1;
   p.lenient_opt = check_opts(L, 3);
   lua_settop(L, 3);
   p.L = L;
