@@ -101,6 +101,9 @@ describe("arazzo.expr", function()
       local e = compile("$url")
       assert.has_error(function() e.eval({}, {}) end)
       assert.has_error(function() e.kind(io.stdout) end)
+      assert.has_error(function() e.eval(io.stdout, {}) end)
+      assert.has_error(function() e.eval(null, {}) end)
+      assert.has_error(function() e.eval(compile, {}) end)
       assert.has_error(function() e.refs(nil) end)
     end)
 
@@ -510,6 +513,23 @@ describe("arazzo.expr", function()
         assert.is_false(cond("$inputs.big == 9007199254740992.0", { inputs = { big = 9007199254740993 } }))
       end
       assert.is_true(cond("99999999999999999999 > 1"))
+    end)
+
+    it("gives the same answers on the fast path as on the general one", function()
+      local values = { 200, 200.0, 200.5, 199, 201, "200", " 200", "abc", true, null, {}, -0.0 }
+      local ops = { "==", "!=", "<", "<=", ">", ">=" }
+      for _, v in ipairs(values) do
+        for _, op in ipairs(ops) do
+          local fast = compile("$response.body " .. op .. " 200", "condition")
+          local slow = compile("$response.body " .. op .. " $inputs.n", "condition")
+          local c = { response = { body = v }, inputs = { n = 200 } }
+          local a, b = fast:eval(c), slow:eval(c)
+          assert.equal(b, a, tostring(v) .. " " .. op)
+        end
+      end
+      assert.same({ false, "$statusCode: not set" }, { cond("$statusCode == 200", {}) })
+      assert.same({ false, "cannot compare a string with a number using '>=' at column 13" },
+        { cond("$statusCode >= 200", { statusCode = "x" }) })
     end)
 
     it("converts numeric strings compared with numbers", function()

@@ -110,6 +110,7 @@ typedef struct {
 
 typedef struct {
   unsigned char code, what; /* AXS_*, missing-message kind */
+  unsigned char wk;    /* key is well-known: eval's upvalue index, 0 none */
   int nseg;            /* AXS_NAME: dotted segments following (AXS_TOK) */
   int key;             /* string index of the key to look up */
   int arg;             /* string index of the message argument, 0 none */
@@ -117,10 +118,24 @@ typedef struct {
 } arazzo_expr_op;
 
 typedef struct {
+  unsigned long long magic; /* ARAZZO_EXPR_MAGIC: with the self-pointer
+                               below, how methods recognise an Expr */
   int kind, lenient, root, height, nnodes, nops;
+  int needs_uv;            /* evaluation reads the string table (else only
+                              failure messages do) */
+  int fast;                /* root is <context keys> <op> <int literal> with
+                              well-known keys: eval's shortcut applies */
   arazzo_expr_node *nodes; /* both point into this same userdata */
   arazzo_expr_op *ops;
 } arazzo_expr;
+/* Keys eval holds as upvalues (1..n), so the common steps need not read
+ * the string table. */
+#define ARAZZO_EXPR_WELL_KNOWN                                                             \
+  "url", "method", "statusCode", "request", "response", "header", "query", "path", "body", \
+      "inputs", "outputs", "steps", "workflows", "sourceDescriptions", "components",       \
+      "parameters", "successActions", "failureActions"
+#define ARAZZO_EXPR_MAGIC 0x4172617a7a6f4578ULL
+#define ARAZZO_EXPR_HEADER ((sizeof(arazzo_expr) + 15) & ~(size_t)15)
 
 /* expr_eval.c: fill the metatable on top of the stack with the methods of
  * a compiled expression (eval, kind, refs, lenient, source, __tostring).

@@ -916,15 +916,51 @@ static int compile_value(parser *p, int *kind, int *root) {
 
 /* ---- Lua API ------------------------------------------------------------------ */
 
+/* Mark the steps whose key eval holds as an upvalue; returns whether
+ * evaluation still needs the string table. */
+static int mark_well_known(parser *p, int kind) {
+  static const char *const wk[] = {ARAZZO_EXPR_WELL_KNOWN, NULL};
+  int i, k, needs = kind == AX_TEMPLATE || kind == AX_LITERAL;
+  for (i = 0; i < p->nops; i++) {
+    const char *s;
+    lua_rawgeti(p->L, p->strs, p->ops[i].key);
+    s = lua_tostring(p->L, -1);
+    for (k = 0; wk[k] && strcmp(wk[k], s) != 0; k++) {}
+    p->ops[i].wk = (unsigned char)(wk[k] ? k + 1 : 0);
+    needs |= !wk[k];
+    lua_pop(p->L, 1);
+  }
+  for (i = 0; i < p->nnodes; i++) needs |= p->nodes[i].type == AXN_STR || p->nodes[i].type == AXN_TEXT;
+  return needs;
+}
+
+/* Whether the condition's root compares a chain of well-known context keys
+ * ($statusCode, $response.body, ...) with an integer literal. */
+static int is_fast(parser *p, int kind, int root) {
+  const arazzo_expr_node *n = &p->nodes[root], *ref, *lit;
+  int i;
+  if ((kind != AX_CONDITION && kind != AX_JSCONDITION) || n->type != AXN_CMP) return 0;
+  ref = &p->nodes[n->a];
+  lit = &p->nodes[n->b];
+  if (ref->type != AXN_REF || (ref->flags & AXF_VALUE) || ref->b == 0 || lit->type != AXN_INT) return 0;
+  for (i = ref->a; i < ref->a + ref->b; i++)
+    if (p->ops[i].code != AXS_KEY || !p->ops[i].wk) return 0;
+  return 1;
+}
+
 /* Move the program into a new arazzo.expr.Expr userdata. [-0,+1] */
 static void finish(parser *p, int kind, int root) {
-  size_t hs = (sizeof(arazzo_expr) + 15) & ~(size_t)15;
+  size_t hs = ARAZZO_EXPR_HEADER;
   size_t ns = (size_t)p->nnodes * sizeof(arazzo_expr_node), os = (size_t)p->nops * sizeof(arazzo_expr_op);
+  int needs_uv = mark_well_known(p, kind);
   arazzo_expr *e = (arazzo_expr *)lua_newuserdata(p->L, hs + ns + os);
+  e->needs_uv = needs_uv;
+  e->fast = is_fast(p, kind, root);
   e->nodes = (arazzo_expr_node *)(void *)((char *)e + hs);
   e->ops = (arazzo_expr_op *)(void *)((char *)e + hs + ns);
   if (ns) memcpy(e->nodes, p->nodes, ns);
   if (os) memcpy(e->ops, p->ops, os);
+  e->magic = ARAZZO_EXPR_MAGIC;
   e->kind = kind;
   e->lenient = p->lenient_used;
   e->root = root;

@@ -102,13 +102,20 @@ static int decode_top(est *st) {
   return 1;
 }
 
-/* Replace the table on top with its member `key` (string index). [-1,+1] */
-static int step_key(est *st, int key) {
+/* Push the key of step o: an upvalue of eval when well-known, else from
+ * the string table. [-0,+1] */
+static void push_key(est *st, const arazzo_expr_op *o) {
+  if (o->wk) lua_pushvalue(st->L, lua_upvalueindex(o->wk));
+  else lua_rawgeti(st->L, st->uv, o->key);
+}
+
+/* Replace the table on top with its member o->key. [-1,+1] */
+static int step_key(est *st, const arazzo_expr_op *o) {
   lua_State *L = st->L;
   if (lua_type(L, -1) != LUA_TTABLE) return 0;
-  lua_rawgeti(L, st->uv, key);
+  push_key(st, o);
   lua_rawget(L, -2);
-  lua_remove(L, -2);
+  lua_replace(L, -2);
   return !lua_isnil(L, -1);
 }
 
@@ -122,10 +129,10 @@ static int step_tok(est *st, const arazzo_expr_op *o) {
     if ((size_t)o->index < n) lua_rawgeti(L, -1, o->index + 1);
     else lua_pushnil(L);
   } else {
-    lua_rawgeti(L, st->uv, o->key);
+    push_key(st, o);
     lua_rawget(L, -2);
   }
-  lua_remove(L, -2);
+  lua_replace(L, -2);
   return !lua_isnil(L, -1);
 }
 
@@ -135,7 +142,7 @@ static int step_len(est *st, const arazzo_expr_op *o) {
   lua_State *L = st->L;
   size_t n, i, count = 0;
   if (lua_type(L, -1) == LUA_TTABLE) {
-    if (!arazzo_as_array(L, -1, &n)) return step_key(st, o->key);
+    if (!arazzo_as_array(L, -1, &n)) return step_key(st, o);
   } else if (lua_type(L, -1) == LUA_TSTRING) {
     const char *s = lua_tolstring(L, -1, &n);
     for (i = 0; i < n; i++) count += (s[i] & 0xC0) != 0x80;
@@ -153,7 +160,7 @@ static int step_name(est *st, const arazzo_expr_op *o) {
   lua_State *L = st->L;
   int i;
   if (lua_type(L, -1) != LUA_TTABLE) return 0;
-  lua_rawgeti(L, st->uv, o->key);
+  push_key(st, o);
   lua_rawget(L, -2);
   if (!lua_isnil(L, -1)) {
     lua_remove(L, -2);
@@ -170,14 +177,22 @@ static int step_name(est *st, const arazzo_expr_op *o) {
 static int eval_ref(est *st, const arazzo_expr_node *n) {
   lua_State *L = st->L;
   const arazzo_expr_op *o = st->e->ops + n->a, *end = o + n->b;
-  lua_pushvalue(L, (n->flags & AXF_VALUE) ? st->val : st->ctx);
   st->notjson = 0;
-  if (lua_isnil(L, -1)) return st->miss_op = -1, 0;
+  if (o < end && o->code == AXS_KEY && !(n->flags & AXF_VALUE)) { /* first step: ctx is a table */
+    push_key(st, o);
+    if (lua_rawget(L, st->ctx) == LUA_TNIL) return st->miss_op = n->a, 0;
+    o++;
+  } else {
+      if (!(n->flags & AXF_VALUE)) lua_pushvalue(L, st->ctx);
+    else if (st->val) lua_pushvalue(L, st->val);
+    else lua_pushnil(L);
+    if (lua_isnil(L, -1)) return st->miss_op = -1, 0;
+  }
   while (o < end) {
     const arazzo_expr_op *at = o;
     int ok;
     switch (o->code) {
-      case AXS_KEY: ok = step_key(st, o->key); break;
+      case AXS_KEY: ok = step_key(st, o); break;
       case AXS_TOK: ok = step_tok(st, o); break;
       case AXS_LEN: ok = step_len(st, o); break;
       default: ok = step_name(st, o), o += o->nseg; break;
@@ -193,11 +208,21 @@ static int eval_ref(est *st, const arazzo_expr_node *n) {
   return 1;
 }
 
+/* The stack index of the string table, pushing it first if evaluation did
+ * not need it. Only for paths that then push the final results. */
+static int get_uv(est *st) {
+  if (!st->uv) {
+    lua_getuservalue(st->L, 1);
+    st->uv = lua_gettop(st->L);
+  }
+  return st->uv;
+}
+
 /* Push the source text of node n. [-0,+1] */
 static void push_text(est *st, const arazzo_expr_node *n) {
   size_t len;
   const char *s;
-  lua_getfield(st->L, st->uv, "source");
+  lua_getfield(st->L, get_uv(st), "source");
   s = lua_tolstring(st->L, -1, &len);
   lua_pushlstring(st->L, s + n->start, (size_t)n->len);
   lua_remove(st->L, -2);
@@ -207,7 +232,7 @@ static void push_text(est *st, const arazzo_expr_node *n) {
  * [-0,+1] */
 static void push_missing(est *st, const arazzo_expr_node *n, int k, int notjson) {
   lua_State *L = st->L;
-  int top = lua_gettop(L);
+  int top = (get_uv(st), lua_gettop(L));
   push_text(st, n);
   lua_pushliteral(L, ": ");
   if (k < 0) {
@@ -446,13 +471,54 @@ static void set_missing(est *st, int node, int op, int notjson) {
   st->nt.notjson = notjson;
 }
 
+static int apply_op(int op, int c) {
+  switch (op) {
+    case AXO_EQ: return c == 0;
+    case AXO_NE: return c != 0;
+    case AXO_LT: return c < 0;
+    case AXO_LE: return c <= 0;
+    case AXO_GT: return c > 0;
+    default: return c >= 0;
+  }
+}
+
+/* Fast path for the common criterion shape: the value on top compared with
+ * a number or string literal of the same type (such comparisons never need
+ * a note). Returns the result, or -1 to take the general path. */
+static int cmp_literal(est *st, int op, const arazzo_expr_node *lit) {
+  lua_State *L = st->L;
+  int t = lua_type(L, -1), c;
+  if (lit->type == AXN_INT && t == LUA_TNUMBER) {
+    xnum x, y;
+    int isint;
+    lua_Integer v = lua_tointegerx(L, -1, &isint); /* also an integral float: equal by value */
+    if (isint) return apply_op(op, v < lit->ival ? -1 : v > lit->ival);
+    to_xnum(L, -1, &x);
+    y.isint = 1;
+    y.i = lit->ival;
+    c = num_cmp(&x, &y);
+    return c == 2 ? -1 : apply_op(op, c);
+  }
+  if (lit->type == AXN_STR && t == LUA_TSTRING) {
+    lua_rawgeti(L, st->uv, lit->a);
+    if (op <= AXO_NE && lua_rawlen(L, -1) != lua_rawlen(L, -2)) c = 1;
+    else c = str_cmp(L, -2, -1);
+    lua_pop(L, 1);
+    return apply_op(op, c);
+  }
+  return -1;
+}
+
 /* A comparison node; records a note when it is false because of a missing
- * value, a type mismatch or too deep a structure. */
+ * value, a type mismatch or too deep a structure. Leaves its operands on the
+ * stack (the caller restores the top: popping costs time in the hot path).
+ * [-0,+1|2] */
 static int eval_cmp(est *st, int ni) {
   lua_State *L = st->L;
-  const arazzo_expr_node *n = &st->e->nodes[ni];
+  const arazzo_expr_node *n = &st->e->nodes[ni], *lit = &st->e->nodes[n->b];
   int fa, fb, ka, ja, ia, ib, ca, cb, r, c, mismatch = 0;
   fa = eval_operand(st, n->a);
+  if (fa && (lit->type == AXN_INT || lit->type == AXN_STR) && (r = cmp_literal(st, n->op, lit)) >= 0) return r;
   ka = st->miss_op;
   ja = st->notjson;
   fb = eval_operand(st, n->b);
@@ -480,7 +546,6 @@ static int eval_cmp(est *st, int ni) {
       st->nt.tb = note_class(L, ib);
     }
   }
-  lua_pop(L, 2);
   return r;
 }
 
@@ -505,7 +570,9 @@ static int eval_bool(est *st, int ni) {
       st->nt = saved;
       return !r;
     case AXN_CMP:
+      found = lua_gettop(L);
       if ((r = eval_cmp(st, ni))) st->nt = saved;
+      lua_settop(L, found);
       return r;
     default:
       found = eval_operand(st, ni);
@@ -599,6 +666,7 @@ static int eval_template(est *st) {
   lua_State *L = st->L;
   const arazzo_expr_node *nodes = st->e->nodes;
   int c, parts = 0;
+  luaL_checkstack(L, 40, "template too long");
   for (c = nodes[st->e->root].a; c >= 0; c = nodes[c].next) {
     if (nodes[c].type == AXN_TEXT) {
       lua_rawgeti(L, st->uv, nodes[c].a);
@@ -621,47 +689,75 @@ static int eval_template(est *st) {
 
 /* ---- methods ----------------------------------------------------------------------- */
 
-/* The Expr at argument 1, checked against the metatable in upvalue 1. */
+/* The Expr at argument 1, or raise. A full userdata is an Expr when it is
+ * large enough, starts with the magic number and its node pointer points
+ * just past its own header: only expr_compile builds such a block, and this
+ * costs far less than a metatable comparison on the hot path. */
 static arazzo_expr *check_expr(lua_State *L) {
-  arazzo_expr *e = (arazzo_expr *)lua_touserdata(L, 1);
-  if (e == NULL || lua_type(L, 1) != LUA_TUSERDATA || !lua_getmetatable(L, 1))
+  arazzo_expr *e = (arazzo_expr *)lua_touserdata(L, 1); /* light userdata: rawlen 0 */
+  if (e == NULL || lua_rawlen(L, 1) < ARAZZO_EXPR_HEADER ||
+      e->magic != ARAZZO_EXPR_MAGIC || (char *)e->nodes != (char *)e + ARAZZO_EXPR_HEADER)
     luaL_argerror(L, 1, ARAZZO_EXPR_MT " expected");
-  if (!lua_rawequal(L, -1, lua_upvalueindex(1))) luaL_argerror(L, 1, ARAZZO_EXPR_MT " expected");
-  lua_pop(L, 1);
   return e;
+}
+
+/* The shortcut for e->fast conditions ($statusCode == 200): pushes the
+ * boolean and returns 1 when the value is an integer-valued number, else
+ * returns 0 (the value stays pushed; the general path does the rest). */
+static int eval_fast(lua_State *L, const arazzo_expr *e) {
+  const arazzo_expr_node *n = &e->nodes[e->root], *ref = &e->nodes[n->a];
+  const arazzo_expr_op *o = &e->ops[ref->a], *end = o + ref->b;
+  lua_Integer v, lit = e->nodes[n->b].ival;
+  int isint, t = LUA_TTABLE;
+  lua_pushvalue(L, 2);
+  for (; o < end && t == LUA_TTABLE; o++) {
+    lua_pushvalue(L, lua_upvalueindex(o->wk));
+    t = lua_rawget(L, -2);
+  }
+  if (o < end || t != LUA_TNUMBER) return 0;
+  v = lua_tointegerx(L, -1, &isint);
+  if (!isint) return 0;
+  lua_pushboolean(L, apply_op(n->op, v < lit ? -1 : v > lit));
+  return 1;
 }
 
 /* e:eval(ctx [, value]) -> value | nil, message (expressions, templates,
  * literals); true | false [, note] (conditions). Raises only when ctx is
- * not a table. */
+ * not a table. Upvalues: the well-known keys. The stack below the results
+ * is left as is (no pops: they cost noticeable time on the fast path). */
 static int l_eval(lua_State *L) {
-  arazzo_expr *e = check_expr(L);
+  int top = lua_gettop(L), r;
+  arazzo_expr *e;
+  const arazzo_expr_node *root;
   est st;
-  int r;
   luaL_checktype(L, 2, LUA_TTABLE);
-  lua_settop(L, 3);
-  lua_getuservalue(L, 1);
-  luaL_checkstack(L, 3 * e->height + 32, "expression too deep");
+  e = check_expr(L);
+  if (e->fast && eval_fast(L, e)) return 1;
+  if (e->height > 2) luaL_checkstack(L, 3 * e->height + 32, "expression too deep");
   st.L = L;
   st.e = e;
-  st.uv = 4;
+  st.uv = 0;
   st.ctx = 2;
-  st.val = 3;
+  st.val = top >= 3 ? 3 : 0;
   st.miss_op = -1;
   st.notjson = st.deep = 0;
   st.nt.kind = NOTE_NONE;
+  if (e->needs_uv) get_uv(&st);
+  root = &e->nodes[e->root];
   switch (e->kind) {
     case AX_EXPRESSION:
-      if (eval_ref(&st, &e->nodes[e->root])) return 1;
+      if (eval_ref(&st, root)) return 1;
+      get_uv(&st);
       lua_pushnil(L);
-      push_missing(&st, &e->nodes[e->root], st.miss_op, st.notjson);
+      push_missing(&st, root, st.miss_op, st.notjson);
       return 2;
-    case AX_LITERAL: lua_rawgeti(L, 4, e->nodes[e->root].a); return 1;
+    case AX_LITERAL: lua_rawgeti(L, st.uv, root->a); return 1;
     case AX_TEMPLATE: return eval_template(&st);
     default:
-      r = eval_bool(&st, e->root);
+      r = root->type == AXN_CMP ? eval_cmp(&st, e->root) : eval_bool(&st, e->root);
+      if (r || st.nt.kind == NOTE_NONE) return lua_pushboolean(L, r), 1;
+      get_uv(&st);
       lua_pushboolean(L, r);
-      if (r || st.nt.kind == NOTE_NONE) return 1;
       push_note(&st);
       return 2;
   }
@@ -719,16 +815,19 @@ static int l_refs(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg expr_methods[] = {{"eval", l_eval},       {"kind", l_kind},     {"refs", l_refs},
-                                        {"lenient", l_lenient}, {"source", l_source}, {NULL, NULL}};
+static const luaL_Reg expr_methods[] = {{"kind", l_kind},         {"refs", l_refs},     {"lenient", l_lenient},
+                                        {"source", l_source},     {NULL, NULL}};
 
 void arazzo_expr_methods(lua_State *L) {
   int mt = lua_gettop(L);
+  static const char *const wk[] = {ARAZZO_EXPR_WELL_KNOWN};
+  size_t i;
   lua_newtable(L);
-  lua_pushvalue(L, mt);
-  luaL_setfuncs(L, expr_methods, 1);
+  luaL_setfuncs(L, expr_methods, 0);
+  for (i = 0; i < sizeof wk / sizeof wk[0]; i++) lua_pushstring(L, wk[i]);
+  lua_pushcclosure(L, l_eval, (int)(sizeof wk / sizeof wk[0]));
+  lua_setfield(L, -2, "eval");
   lua_setfield(L, mt, "__index");
-  lua_pushvalue(L, mt);
-  lua_pushcclosure(L, l_source, 1);
+  lua_pushcfunction(L, l_source);
   lua_setfield(L, mt, "__tostring");
 }
