@@ -1,7 +1,45 @@
 /* expr.c: compile runtime expressions, templates and conditions into a
  * compact program (nodes, reference steps, interned strings) evaluated by
  * expr_eval.c.
- * Licence: MIT (see LICENSE). */
+ * Licence: MIT (see LICENSE).
+ *
+ * Grammar and decisions (the semantics of evaluation are in expr_eval.c):
+ * - Sources: $url $method $statusCode; $request./$response. + header.<token>
+ *   (RFC 7230 tchar, looked up lower-cased) | query.<name> | path.<name> |
+ *   body; $inputs.<name>, $outputs.<name>; $steps.<id>.outputs.<name>;
+ *   $workflows.<id>.inputs|outputs.<name>; $sourceDescriptions.<name>
+ *   [.<field or operationId>]; $components.parameters|successActions|
+ *   failureActions|inputs.<key>. Ids are [A-Za-z0-9_-]+, names
+ *   [A-Za-z0-9._$-]+. '#' + RFC 6901 pointer may follow body, query, path,
+ *   inputs, outputs, steps and workflows references; its tokens are decoded
+ *   and their array indexes computed here.
+ * - Where a reference ends: a whole expression runs to the end of the text
+ *   (anything else is an error); in a template at '}'; in a condition at
+ *   whitespace or one of ) = ! < > & | , (a pointer too); bare (lenient)
+ *   references at a character that cannot continue the name, pointers at
+ *   whitespace, quotes, backquote and , ; ( ) [ ] { } < > & | = ?.
+ * - Dots: a name that allows dots takes them (`$inputs.a.b` is the name
+ *   "a.b"; evaluation tries that key, then walks a, b). After a fixed word
+ *   (body, statusCode, url, method) or a ']' a '.' starts an accessor, so
+ *   `$response.body.status` reads member status. In conditions accessors are
+ *   .name, [n], ['k'], ["k"]; elsewhere `$response.body.a.b` is accepted as
+ *   lenient dotted access.
+ * - Lenient forms (accepted, and reported by e:lenient() and refs()):
+ *   bare references in templates (opts.lenient only), $steps.<id>.<name>
+ *   (1.0.0), names with dots or brackets (page[size], items[0].id), dotted
+ *   access into a body, $inputs / $outputs as a whole, $-paths of a
+ *   jscondition. Double-quoted strings in conditions are not lenient.
+ * - Value classification ("value" mode): one whole expression, else a
+ *   template when the text has '{$' (errors inside are errors), else with
+ *   opts.lenient a template when it has a bare reference, else an error
+ *   when it starts with a known $source, else a literal ($5, $expand).
+ * - Conditions: literals true false null, JSON numbers (integers stay
+ *   integers), '...' ('' is a quote) and "..." (\" and \\ escapes; other
+ *   backslashes stay). Nesting of parentheses and operators is limited to
+ *   ARAZZO_EXPR_MAX_DEPTH; && and || chains are flat (n-ary) nodes.
+ * - Errors: "<what> at column N", N the 1-based character (UTF-8 code point)
+ *   column of the offending character. Limits: 1 MiB of text, 65536 nodes
+ *   and 65536 reference steps. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
