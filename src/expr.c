@@ -56,6 +56,12 @@ enum { M_EXPRESSION, M_TEMPLATE, M_VALUE, M_CONDITION, M_JSCONDITION };
 enum { CX_EXPR, CX_TMPL, CX_BARE, CX_COND };
 enum { OP_AND = 6, OP_OR = 7 };
 
+/* Compiler state. Nodes and steps grow in userdata kept at fixed stack slots
+ * (nslot, oslot) so that a memory error cannot leak them; strings go to the
+ * string table (strs, deduplicated through dedupe), which becomes the Expr's
+ * user value. Every parse_* / compile_* function returns 0 (or a node index),
+ * or -1 with the first error recorded here; none leaves anything on the Lua
+ * stack ([-0,+0]) and none raises except on memory errors. */
 typedef struct {
   lua_State *L;
   const char *s;
@@ -388,7 +394,7 @@ static int parse_string(parser *p) {
 
 /* Accessors after a reference: .name, and with brackets also [n], ['k'],
  * ["k"]. In a jscondition .length becomes the length step. */
-static int parse_accessors(parser *p, int ni, int brackets) {
+static int parse_accessors(parser *p, int brackets) {
   size_t as = p->pos;
   for (;;) {
     size_t ks;
@@ -422,7 +428,6 @@ static int parse_accessors(parser *p, int ni, int brackets) {
       return 0;
     }
     if (add_op(p, code, AXW_AT, key, intern(p, p->s + as, p->pos - as), index) < 0) return -1;
-    (void)ni;
   }
 }
 
@@ -472,7 +477,7 @@ static int parse_http(parser *p, int cx, int ni, int src) {
     if (cx == CX_COND || !AT(p, '.') || p->pos + 1 >= p->len || !is_acc(CH(p, p->pos + 1))) return 0;
     NODE(p, ni)->flags |= AXF_LENIENT;
     p->lenient_used = 1;
-    return parse_accessors(p, ni, 0);
+    return parse_accessors(p, 0);
   }
   if (!word_is(p->s + ws, w, "query") && !word_is(p->s + ws, w, "path"))
     return fail(p, ws, "expected 'header', 'query', 'path' or 'body' after '$%s.'", sn);
@@ -726,7 +731,7 @@ static int parse_dollar(parser *p, int *out) {
   } else if (parse_ref(p, CX_COND, &ni) < 0) {
     return -1;
   }
-  if (parse_accessors(p, ni, 1) < 0) return -1;
+  if (parse_accessors(p, 1) < 0) return -1;
   NODE(p, ni)->len = (int)(p->pos - start);
   NODE(p, ni)->b = p->nops - NODE(p, ni)->a;
   *out = ni;

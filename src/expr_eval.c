@@ -569,11 +569,12 @@ static int eval_bool(est *st, int ni) {
       r = eval_bool(st, n->a);
       st->nt = saved;
       return !r;
-    case AXN_CMP:
-      found = lua_gettop(L);
+    case AXN_CMP: {
+      int top = lua_gettop(L);
       if ((r = eval_cmp(st, ni))) st->nt = saved;
-      lua_settop(L, found);
+      lua_settop(L, top);
       return r;
+    }
     default:
       found = eval_operand(st, ni);
       r = lua_type(L, -1) == LUA_TBOOLEAN && lua_toboolean(L, -1);
