@@ -114,6 +114,14 @@ describe("arazzo.expr", function()
       assert.has_error(function() compile("$statusCode == 200", "condition"):eval(200) end)
     end)
 
+    it("rejects programs of more than 65536 parts", function()
+      assert.same({ "expression has more than 65536 parts at column 524281", 524281 },
+        { bad("true" .. string.rep(" && true", 70000), "condition") })
+      assert.same({ "expression has more than 65536 parts at column 16", 16 },
+        { bad("$response.body#" .. string.rep("/a", 70000)) })
+      assert.is_true(cond("true" .. string.rep(" && true", 60000)))
+    end)
+
     it("rejects texts longer than 1 MiB", function()
       local msg, col = bad("$inputs." .. string.rep("a", 1048577))
       assert.equal("text longer than 1048576 bytes at column 1", msg)
