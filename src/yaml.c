@@ -930,14 +930,13 @@ static int push_scalar(loader *ld, const yaml_event_t *e, const ymark *m) {
 }
 
 /* A scalar event: a mapping key (always its text) or a value. */
-static int on_scalar(loader *ld, const yaml_event_t *e) {
+static int on_scalar(loader *ld, const yaml_event_t *e, const ymark *mp) {
   lua_State *L = ld->L;
   const char *s = (const char *)e->data.scalar.value;
   size_t n = e->data.scalar.length;
   const char *anchor = (const char *)e->data.scalar.anchor;
   frame *f = top_frame(ld);
-  ymark m;
-  to_ymark(ld->in, &e->start_mark, &m);
+  ymark m = *mp;
   if (!count_nodes(ld, 1, &m)) return 0;
   if (f->kind == K_MAP && f->pending % 2 == 0) {
     const char *tag = (const char *)e->data.scalar.tag;
@@ -964,13 +963,12 @@ static int on_scalar(loader *ld, const yaml_event_t *e) {
 }
 
 /* An alias event: the anchored value itself (tables are shared). */
-static int on_alias(loader *ld, const yaml_event_t *e) {
+static int on_alias(loader *ld, const yaml_event_t *e, const ymark *mp) {
   lua_State *L = ld->L;
   const char *name = (const char *)e->data.alias.anchor;
   frame *f = top_frame(ld);
   long long size;
-  ymark m;
-  to_ymark(ld->in, &e->start_mark, &m);
+  ymark m = *mp;
   lua_pushstring(L, name);
   lua_pushvalue(L, -1);
   lua_rawget(L, ld->s_anchors); /* name value */
@@ -996,7 +994,7 @@ static int on_alias(loader *ld, const yaml_event_t *e) {
 }
 
 /* Start a sequence or mapping: a new frame with its slots on the stack. */
-static int open_container(loader *ld, int kind, const yaml_event_t *e) {
+static int open_container(loader *ld, int kind, const yaml_event_t *e, const ymark *mp) {
   lua_State *L = ld->L;
   yparser *p = ld->p;
   const unsigned char *tag = kind == K_SEQ ? e->data.sequence_start.tag : e->data.mapping_start.tag;
@@ -1004,8 +1002,7 @@ static int open_container(loader *ld, int kind, const yaml_event_t *e) {
                                                     : e->data.mapping_start.anchor);
   int tk = tag_kind(tag), i;
   frame *f = top_frame(ld), *c;
-  ymark m;
-  to_ymark(ld->in, &e->start_mark, &m);
+  ymark m = *mp;
   if (f->kind == K_MAP && f->pending % 2 == 0) return fail(ld, &m, "mapping key must be a scalar");
   if (tk && tk != '!') {
     char msg[64];
@@ -1195,24 +1192,22 @@ static int load_events(loader *ld) {
     yaml_event_t *e = &p->event;
     ymark m;
     int ok = 1;
-    if (!ensure_stack(ld, 8, &ld->errmark)) return 0;
     if (!yp_next(p)) {
       push_parser_error(ld->L, p, ld->in, &ld->errmark);
       return 0;
     }
+    to_ymark(ld->in, &e->start_mark, &m);
+    if (!ensure_stack(ld, 8, &m)) return 0;
     switch (e->type) {
       case YAML_STREAM_END_EVENT:
         return 1;
       case YAML_DOCUMENT_START_EVENT:
-        if (++ld->ndocs > 1) {
-          to_ymark(ld->in, &e->start_mark, &m);
-          return fail(ld, &m, "more than one document in the stream");
-        }
+        if (++ld->ndocs > 1) return fail(ld, &m, "more than one document in the stream");
         break;
-      case YAML_SCALAR_EVENT: ok = on_scalar(ld, e); break;
-      case YAML_ALIAS_EVENT: ok = on_alias(ld, e); break;
-      case YAML_SEQUENCE_START_EVENT: ok = open_container(ld, K_SEQ, e); break;
-      case YAML_MAPPING_START_EVENT: ok = open_container(ld, K_MAP, e); break;
+      case YAML_SCALAR_EVENT: ok = on_scalar(ld, e, &m); break;
+      case YAML_ALIAS_EVENT: ok = on_alias(ld, e, &m); break;
+      case YAML_SEQUENCE_START_EVENT: ok = open_container(ld, K_SEQ, e, &m); break;
+      case YAML_MAPPING_START_EVENT: ok = open_container(ld, K_MAP, e, &m); break;
       case YAML_SEQUENCE_END_EVENT:
       case YAML_MAPPING_END_EVENT: ok = close_container(ld); break;
       default: break;
