@@ -175,10 +175,11 @@ describe("arazzo.core yaml", function()
       local v = assert(load(src))
       assert.same({ "zeta", "alpha", "mid" }, core.getorder(v))
       assert.same({ "y", "x" }, core.getorder(v.mid))
-      local w = assert(load(src, { order = false }))
+      local w, pos = assert(load(src, { order = false, positions = true }))
       assert.is_nil(core.getorder(w))
       assert.is_nil(core.getorder(w.mid))
       is_int(w.alpha, 2)
+      assert.equal("3:13", pos[w.mid].x)
     end)
 
     it("makes every mapping key a string, even 1, true and null", function()
@@ -347,6 +348,14 @@ describe("arazzo.core yaml", function()
       assert.equal("\240\159\152\128!\240\159\152\128", v.c)
     end)
 
+    it("decodes every JSON escape", function()
+      local v = assert(load('{"e": "\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u0041", "": 1, "z": -0.0}'))
+      assert.equal('" \\ / \b \f \n \r \t A', v.e)
+      is_int(v[""], 1)
+      is_float(v.z, 0.0)
+      assert.equal(-math.huge, 1 / v.z)
+    end)
+
     it("reports positions after a surrogate pair in the input's columns", function()
       local src = '{"a": "\\uD83D\\uDE00", "b": [1, "\\uD83D\\uDE00\\uD83D\\uDE00", 2]}'
       local v, pos = assert(load(src, { positions = true }))
@@ -406,6 +415,8 @@ describe("arazzo.core yaml", function()
         "t.yaml:1:1104: a mapping key and its ':' must be on one line, within 1024 characters")
       fails('{"a"\n: 1}', "t.yaml:2:1: a mapping key and its ':' must be on one line, within 1024 characters")
       fails('{"a": 1, "a": 2}', "t.yaml:1:10: duplicate key 'a'")
+      fails('{"a": "\\uD83D\\uDE00"', "t.yaml:2:1: did not find expected ',' or '}' " ..
+        "(while parsing a flow mapping at 1:1)")
     end)
   end)
 
@@ -499,6 +510,27 @@ describe("arazzo.core yaml", function()
       assert.is_true(core.isarray(ok))
       fails(string.rep("[", 1001) .. string.rep("]", 1001),
         "t.yaml:1:1001: nesting deeper than 1000 levels (max_depth)")
+    end)
+
+    it("reaches 1000 levels with positions and order on", function()
+      local v, pos = assert(load(string.rep("{a: ", 1000) .. "1" .. string.rep("}", 1000), { positions = true }))
+      for _ = 1, 999 do v = v.a end
+      is_int(v.a, 1)
+      assert.equal("1:3997", pos[v][0])
+      assert.equal("1:3998", pos[v].a)
+    end)
+
+    it("reports a document too deep for the Lua stack instead of crashing", function()
+      local src = string.rep("[", 5000) .. string.rep("]", 5000)
+      if jit then -- a LuaJIT C function may use about 8000 stack slots
+        local v, err, code = load(src, { max_depth = 10000, positions = true })
+        assert.is_nil(v)
+        assert.matches("^t%.yaml:1:%d+: document too deeply nested for the Lua stack$", err)
+        assert.equal("yaml", code)
+      else
+        local v = assert(load(src, { max_depth = 10000, positions = true }))
+        assert.is_true(core.isarray(v[1]))
+      end
     end)
 
     it("honours max_depth in block style", function()

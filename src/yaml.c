@@ -1167,12 +1167,13 @@ static void push_parser_error(lua_State *L, yparser *p, const input *in, ymark *
   } else if (ps->error == YAML_MEMORY_ERROR) {
     memset(&mk, 0, sizeof mk);
   } else if (ps->context) {
+    size_t at = index_offset(in, mk.index);
     ymark cm;
     to_ymark(in, &ps->context_mark, &cm);
     snprintf(tail, sizeof tail, " (%s at %lu:%lu)", ps->context, cm.line, cm.col);
     if (!strcmp(problem, "did not find expected ',' or '}'") &&
         !strcmp(ps->context, "while parsing a flow mapping") &&
-        in->s[index_offset(in, mk.index)] == ':') {
+        at < in->n && in->s[at] == ':') {
       problem = "a mapping key and its ':' must be on one line, within 1024 characters";
       tail[0] = 0;
     }
