@@ -5,9 +5,13 @@
  * with options chosen by its last byte (the text is used whole), then the garbage collector runs so
  * every parser userdata is released (LeakSanitizer sees the module linked
  * in statically). yaml_load must either return a value or nil, msg, "yaml":
- * a raised error (other than out of memory) is a bug and traps. */
+ * a raised error (other than out of memory) is a bug and traps. When bit 4
+ * of the last byte is set, the Lua allocator fails after a number of
+ * allocations taken from the first byte, so memory errors strike at many
+ * points inside the loader (the parser must still be freed). */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lua.h"
@@ -18,6 +22,19 @@ int luaopen_arazzo_core(lua_State *L);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static lua_State *L;
+static long budget = -1; /* allocations left before failing; -1: unlimited */
+
+static void *fuzz_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  (void)ud;
+  (void)osize;
+  if (nsize == 0) {
+    free(ptr);
+    return NULL;
+  }
+  if (budget == 0) return NULL;
+  if (budget > 0) budget--;
+  return realloc(ptr, nsize);
+}
 
 /* run(core, text, flags): call yaml_load with options from flags and check
  * the result shape; then yaml_events. Raises on a contract violation. */
@@ -61,7 +78,7 @@ static int run(lua_State *S) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int flags = size ? data[size - 1] : 0;
   if (!L) {
-    L = luaL_newstate();
+    L = lua_newstate(fuzz_alloc, NULL);
     luaL_openlibs(L);
     luaL_requiref(L, "arazzo.core", luaopen_arazzo_core, 0);
     lua_setfield(L, LUA_REGISTRYINDEX, "fuzz.core");
@@ -70,11 +87,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lua_getfield(L, LUA_REGISTRYINDEX, "fuzz.core");
   lua_pushlstring(L, (const char *)data, size);
   lua_pushinteger(L, flags);
+  if (flags & 16) budget = 20 + 4 * (long)(size ? data[0] : 0);
   if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
     const char *msg = lua_tostring(L, -1);
     if (!msg || !strstr(msg, "not enough memory")) __builtin_trap();
     lua_pop(L, 1);
   }
+  budget = -1;
   lua_gc(L, LUA_GCCOLLECT, 0);
   return 0;
 }
