@@ -159,6 +159,7 @@ static void string_escape(jp_parser *p, luaL_Buffer *b, int q) {
     p->pos += 2;
     return;
   }
+  if (c < 0) fail(p, esc, "unterminated string");
   if (c != 'u') {
     if (c > 0x20 && c < 0x7f) fail(p, esc, "invalid escape '\\%c' in string", c);
     fail(p, esc, "invalid escape in string");

@@ -95,8 +95,9 @@ static int push_surrogate_fix(lua_State *L, const char *pat, size_t len) {
     long hi = pat[i] == '\\' ? u_escape(pat, len, i) : -1;
     long lo = hi >= 0xD800 && hi <= 0xDBFF ? u_escape(pat, len, i + 6) : -1;
     if (lo >= 0xDC00 && lo <= 0xDFFF) {
-      char tmp[16];
-      snprintf(tmp, sizeof tmp, "\\u{%08lX}", 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00));
+      char tmp[32];
+      snprintf(tmp, sizeof tmp, "\\u{%08lX}",
+               (unsigned long)(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)));
       luaL_addlstring(&b, tmp, 12);
       i += 12;
       changed = 1;
@@ -443,7 +444,8 @@ static int l_regex(lua_State *L) {
     bit = flags[k] == 'i' ? PCRE2_CASELESS : flags[k] == 'm' ? PCRE2_MULTILINE
         : flags[k] == 's' ? PCRE2_DOTALL : 0;
     if (!bit || (opts & bit)) {
-      lua_pushfstring(L, "invalid regex flag '%c' (expected i, m or s, each at most once)", flags[k]);
+      lua_pushfstring(L, bit ? "duplicate regex flag '%c'" : "invalid regex flag '%c' (expected i, m or s)",
+                      flags[k]);
       return luaL_argerror(L, 2, lua_tostring(L, -1));
     }
     opts |= bit;
