@@ -621,6 +621,8 @@ describe("arazzo.jsonpath", function()
       check("$[?match(@, 'a.c')]", d, { "abc", "a\tc", "a😀c" })
       check("$[?search(@, 'a.c')]", d, { "abc", "xabcx", "a\tc", "a😀c" })
       check("$[?match(@, 'a.c|xa.*')]", d, { "abc", "xabcx", "a\tc", "a😀c" })
+      check("$[?match(@, 'a|ab')]", A { "ab", "a", "abc" }, { "ab", "a" })
+      check("$[?match(@, '(a|ab)(c|bcd)')]", A { "abcd", "ac", "abc", "abcdx" }, { "abcd", "ac", "abc" })
       check("$[?match(@, '')]", A { "", "a" }, { "" })
       check("$[?search(@, '')]", A { "", "a" }, { "", "a" })
     end)
@@ -853,9 +855,14 @@ describe("arazzo.jsonpath", function()
         "expression nested too deeply (the limit is 64 levels)", 68)
       syntax_error("$" .. string.rep("[?@", 65) .. string.rep("]", 65),
         "expression nested too deeply (the limit is 64 levels)", 196)
-      syntax_error("$[?" .. string.rep("!(", 100000), "expression nested too deeply (the limit is 64 levels)", 132)
-      syntax_error("$[?" .. string.rep("length(", 100000),
+      syntax_error("$[?" .. string.rep("!(", 30000), "expression nested too deeply (the limit is 64 levels)", 132)
+      syntax_error("$[?" .. string.rep("length(", 9000),
         "expression nested too deeply (the limit is 64 levels)", 4 + 64 * 7)
+    end)
+
+    it("refuses queries longer than 64 KiB", function()
+      assert.is_truthy(core.jsonpath("$" .. string.rep(".a", 32767) .. "b"))
+      syntax_error("$" .. string.rep(".a", 32768), "query longer than 65536 bytes", 1)
     end)
 
     it("evaluates long flat queries", function()

@@ -732,7 +732,7 @@ static int parse_main(lua_State *L) {
   p->uv = lua_gettop(L);
   lua_pushlstring(L, p->s, p->len);
   p->nref = add_ref(p);
-  if (p->len > JP_MAX_QUERY) fail(p, 0, "query too long");
+  if (p->len > JP_MAX_QUERY) fail(p, 0, "query longer than %d bytes", JP_MAX_QUERY);
   bad = utf8_check(p->s, p->len);
   if (bad < p->len) fail(p, bad, "invalid UTF-8 in query");
   if (peek(p) != '$') fail(p, 0, "a query must start with '$'");

@@ -9,7 +9,7 @@
 #define JP_PATH_MT "arazzo.jsonpath.Path"
 #define JP_MAX_NESTING 64 /* parser: nested parentheses, filters, function calls */
 #define JP_MAX_DEPTH 1000 /* evaluator: recursion (value depth plus query nesting) */
-#define JP_MAX_QUERY (1 << 24)
+#define JP_MAX_QUERY 65536 /* bytes: bounds the node array (about 48 bytes a node) */
 
 /* Node kinds. A compiled query is a flat array of nodes; lists (segments of
  * a query, selectors of a segment, operands, arguments) are linked through
