@@ -318,13 +318,13 @@ describe("arazzo.jsonpath", function()
         start = start or (step >= 0 and 0 or len - 1)
         stop = stop or (step >= 0 and len or -len - 1)
         local ns, ne = norm(start), norm(stop)
-        local out, lower, upper = {}, nil, nil
+        local out = {}
         if step >= 0 then
-          lower, upper = math.min(math.max(ns, 0), len), math.min(math.max(ne, 0), len)
+          local lower, upper = math.min(math.max(ns, 0), len), math.min(math.max(ne, 0), len)
           local i = lower
           while i < upper do out[#out + 1] = i; i = i + step end
         else
-          upper, lower = math.min(math.max(ns, -1), len - 1), math.min(math.max(ne, -1), len - 1)
+          local upper, lower = math.min(math.max(ns, -1), len - 1), math.min(math.max(ne, -1), len - 1)
           local i = upper
           while lower < i do out[#out + 1] = i; i = i + step end
         end
@@ -515,6 +515,11 @@ describe("arazzo.jsonpath", function()
       syntax_error("$[?@..a == 1]", "a non-singular query cannot be compared", 4)
       syntax_error("$[?@['a','b'] == 1]", "a non-singular query cannot be compared", 4)
       syntax_error("$[?@[0:1] == 1]", "a non-singular query cannot be compared", 4)
+      syntax_error("$[?@[ 'a' ] == 1]", "a non-singular query (no blank space is allowed inside the brackets"
+        .. " of a singular query) cannot be compared", 4)
+      syntax_error("$[?length(@.a[0 ]) == 1]", "length() argument 1 must be a value (a literal, a singular query"
+        .. " or a function value), not a non-singular query (no blank space is allowed inside the brackets"
+        .. " of a singular query)", 11)
       syntax_error("$[?@.a = 1]", "'=' is not an operator (use '==')", 8)
       syntax_error("$[?@.a === 1]", "expected a query, a literal or a function call, found '='", 10)
       syntax_error("$[?(@.a) == 1]", "a parenthesized expression cannot be compared", 10)
@@ -582,7 +587,8 @@ describe("arazzo.jsonpath", function()
       syntax_error("$[?match(@.a)]", "match() takes 2 arguments, got 1", 4)
       syntax_error("$[?length(@.a]", "expected ',' or ')', found ']'", 14)
       syntax_error("$[?length(@.a,) == 1]", "expected a query, a literal or a function call, found ')'", 15)
-      syntax_error("$[?length (@) == 1]", "unknown name 'length' (queries start with '@' or '$', functions need '(')", 4)
+      syntax_error("$[?length (@) == 1]",
+        "unknown name 'length' (queries start with '@' or '$', functions need '(')", 4)
       syntax_error("$[?LENGTH(@) == 1]", "expected a query, a literal or a function call, found 'L'", 4)
       syntax_error("$[?true(1) == 0]", "unknown function 'true'", 4)
     end)
@@ -627,10 +633,20 @@ describe("arazzo.jsonpath", function()
       check("$[?search(@, '')]", A { "", "a" }, { "", "a" })
     end)
 
-    it("reads I-Regexp: literal ^ and $, classes, escapes, quantifiers, categories", function()
+    it("keeps ^ and $ as anchors, as the RFC 9485 mappings and the CTS do", function()
+      local d = A { "abc", "axc", "ab", "xab", "ab\n", "a$", "^a" }
+      check("$[?match(@, '^ab.*')]", d, { "abc", "ab" })
+      check("$[?match(@, '.*bc$')]", d, { "abc" })
+      check("$[?search(@, '^ab')]", d, { "abc", "ab", "ab\n" })
+      check("$[?search(@, 'ab$')]", d, { "ab", "xab" })
+      check("$[?search(@, '[$^]')]", d, { "a$", "^a" })
+      check("$[?match(@, 'ab$|x.*')]", d, { "ab", "xab" })
+    end)
+
+    it("reads I-Regexp: classes, escapes, quantifiers, categories", function()
       local d = A { "a$", "^a", "a", "aa", "aaa", "a.b", "a-b", "Ab", "é", "\n", "\\", "9", "_" }
-      check("$[?match(@, 'a$')]", d, { "a$" })
-      check("$[?match(@, '^a')]", d, { "^a" })
+      check([=[$[?match(@, 'a\\$')]]=], d, {})
+      check("$[?match(@, 'a[$]')]", d, { "a$" })
       check("$[?match(@, 'a{2}')]", d, { "aa" })
       check("$[?match(@, 'a{2,}')]", d, { "aa", "aaa" })
       check("$[?match(@, 'a{1,2}')]", d, { "a", "aa" })
@@ -804,6 +820,8 @@ describe("arazzo.jsonpath", function()
       check("$.a[?count( @.* )==1]", doc, { doc.a[2] })
       check("$.a[?match( @.b , '2' )]", A {}, {})
       check("$.a[?@ .b == 1]", doc, { doc.a[1] })
+      check("$.a[?@ ['b'] == 1]", doc, { doc.a[1] })
+      check("$.a[?@[ 'b' ]]", doc, { doc.a[1], doc.a[2] })
     end)
 
     it("is refused elsewhere, with the column of the offending character", function()
@@ -813,7 +831,8 @@ describe("arazzo.jsonpath", function()
       syntax_error("$ [0] ", "trailing white space is not allowed", 6)
       syntax_error("$. a", "expected '*' or a member name after '.', found white space", 3)
       syntax_error("$.. a", "expected '*', '[' or a member name after '..', found white space", 4)
-      syntax_error("$[?length (@) == 1]", "unknown name 'length' (queries start with '@' or '$', functions need '(')", 4)
+      syntax_error("$[?length (@) == 1]",
+        "unknown name 'length' (queries start with '@' or '$', functions need '(')", 4)
       syntax_error("$ x", "expected '.', '..', '[' or the end of the query, found 'x'", 3)
     end)
   end)

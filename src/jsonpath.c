@@ -363,17 +363,21 @@ static int parse_selector(jp_parser *p) {
   return expected(p, "a selector (a name, '*', an index, a slice or a '?' filter)");
 }
 
-/* Parse "[" S selector *(S "," S selector) S "]" as a segment of kind. */
+/* Parse "[" S selector *(S "," S selector) S "]" as a segment of kind;
+ * blank space inside the brackets is flagged (singular queries allow none). */
 static int parse_bracketed(jp_parser *p, int kind) {
   int seg = new_node(p, kind, p->pos), last = -1, sel;
-  p->pos++;
+  size_t at = ++p->pos;
   skip_ws(p);
+  if (p->pos != at) ND(p, seg).flags |= JP_F_SPACED;
   for (;;) {
     sel = parse_selector(p);
     if (last < 0) ND(p, seg).a = sel;
     else ND(p, last).next = sel;
     last = sel;
+    at = p->pos;
     skip_ws(p);
+    if (p->pos != at) ND(p, seg).flags |= JP_F_SPACED;
     if (peek(p) == ']') break;
     if (peek(p) != ',') return expected(p, "',' or ']'");
     p->pos++;
@@ -403,7 +407,9 @@ static int parse_dotted(jp_parser *p, int kind) {
 }
 
 /* Parse *(S segment); *singular tells whether every segment is a child
- * segment with one name or index selector. Returns the first segment. */
+ * segment with one name or index selector and no blank space inside its
+ * brackets (2 when that space is the only obstacle). Returns the first
+ * segment. */
 static int parse_segments(jp_parser *p, int *singular) {
   int first = -1, last = -1, seg, sel;
   *singular = 1;
@@ -428,6 +434,8 @@ static int parse_segments(jp_parser *p, int *singular) {
     if (ND(p, seg).kind != JP_SEG_CHILD || ND(p, sel).next >= 0 ||
         (ND(p, sel).kind != JP_SEL_NAME && ND(p, sel).kind != JP_SEL_INDEX))
       *singular = 0;
+    else if ((ND(p, seg).flags & JP_F_SPACED) && *singular)
+      *singular = 2;
     if (last < 0) first = seg;
     else ND(p, last).next = seg;
     last = seg;
@@ -441,7 +449,8 @@ static int parse_query(jp_parser *p) {
   p->pos++;
   segs = parse_segments(p, &singular);
   ND(p, x).a = segs;
-  if (singular) ND(p, x).flags |= JP_F_SINGULAR;
+  if (singular == 1) ND(p, x).flags |= JP_F_SINGULAR;
+  if (singular == 2) ND(p, x).flags |= JP_F_SPACED;
   return x;
 }
 
@@ -461,7 +470,11 @@ static const struct jp_fn {
 static const char *describe(const jp_parser *p, int x) {
   const jp_node *n = &p->nodes[x];
   if (n->kind == JP_LIT) return "a literal";
-  if (n->kind == JP_QUERY) return n->flags & JP_F_SINGULAR ? "a singular query" : "a non-singular query";
+  if (n->kind == JP_QUERY)
+    return n->flags & JP_F_SINGULAR ? "a singular query"
+         : n->flags & JP_F_SPACED ? "a non-singular query (no blank space is allowed inside the"
+                                    " brackets of a singular query)"
+                                  : "a non-singular query";
   if (n->kind == JP_FUNC)
     return fns[n->op].result == T_VALUE ? "a function value" : "a logical function result";
   return "a logical expression";
@@ -479,7 +492,7 @@ static void check_test(jp_parser *p, int x) {
 /* Raise unless node x may be an operand of a comparison. */
 static void check_comparable(jp_parser *p, int x) {
   if (ND(p, x).kind == JP_QUERY && !(ND(p, x).flags & JP_F_SINGULAR))
-    fail(p, (size_t)ND(p, x).pos, "a non-singular query cannot be compared");
+    fail(p, (size_t)ND(p, x).pos, "%s cannot be compared", describe(p, x));
   if (ND(p, x).kind == JP_FUNC && fns[ND(p, x).op].result != T_VALUE)
     fail(p, (size_t)ND(p, x).pos, "%s() returns a logical result, which cannot be compared",
          fns[ND(p, x).op].name);

@@ -15,7 +15,7 @@
  * a query, selectors of a segment, operands, arguments) are linked through
  * `next`, children start at `a`; -1 ends a list. */
 enum jp_kind {
-  JP_QUERY,       /* a: first segment; flags: JP_F_ABS, JP_F_SINGULAR */
+  JP_QUERY,       /* a: first segment; flags: JP_F_ABS, JP_F_SINGULAR, JP_F_SPACED */
   JP_SEG_CHILD,   /* a: first selector */
   JP_SEG_DESC,    /* a: first selector */
   JP_SEL_NAME,    /* ref: the name (a string in the user value); flags: JP_F_JSLENGTH */
@@ -42,6 +42,8 @@ enum { JP_FN_LENGTH, JP_FN_COUNT, JP_FN_MATCH, JP_FN_SEARCH, JP_FN_VALUE };
 #define JP_F_END 0x02       /* JP_SEL_SLICE has an end */
 #define JP_F_JSLENGTH 0x04  /* JP_SEL_NAME "length" in goessner mode */
 #define JP_F_BADRE 0x08     /* JP_FUNC match/search with an invalid literal I-Regexp */
+#define JP_F_SPACED 0x10    /* JP_SEG_CHILD "[ x ]" with blank space inside the brackets;
+                             * JP_QUERY that is not singular only because of that */
 
 typedef struct jp_node {
   unsigned char kind, op, flags, pad;

@@ -221,11 +221,15 @@ int arazzo_regex_exec(arazzo_regex *re, const char *s, size_t len) {
 }
 
 /* ---- I-Regexp (RFC 9485) -------------------------------------------------
- * The translation checks the full I-Regexp grammar and emits a pattern for
+ * The translation checks the full I-Regexp grammar (a pattern outside it is
+ * refused, so match()/search() give LogicalFalse) and emits a pattern for
  * arazzo_regex_compile: '(' becomes '(?:', '.' outside a class becomes
- * [^\n\r], every ASCII character other than a letter or digit is written as
- * \xHH (literal both inside and outside a class), other characters are copied
- * as UTF-8, \p{..}/\P{..} keep their PCRE2 spelling. */
+ * [^\n\r], every other ASCII character but a letter or digit is written as
+ * \xHH (literal inside and outside a class), other characters are copied as
+ * UTF-8, \p{..}/\P{..} keep their PCRE2 spelling. '^' and '$' outside a class
+ * stay anchors (start and very end of the subject): the grammar makes them
+ * ordinary characters, but the RFC's own mappings to ECMAScript and PCRE keep
+ * them as anchors and the JSONPath Compliance Test Suite expects that. */
 
 /* Decode the UTF-8 scalar value at s[*i] and advance *i; -1 when the bytes
  * are not a well-formed scalar value (overlong, surrogate, > U+10FFFF). */
@@ -392,6 +396,8 @@ static int add_token(luaL_Buffer *b, const char *s, size_t len, size_t *i, int *
     case 2: luaL_addlstring(b, s + st, *i - st); return 1;
     default: return 0;
     }
+  case '^': case '$': /* anchors, as in the RFC 9485 section 5 mappings */
+    luaL_addchar(b, s[*i]), ++*i, *atom = 1; return 1;
   default:
     *atom = 1;
     cp = utf8_next(s, len, i);
