@@ -5,7 +5,23 @@
  * userdata, then copied into the Path userdata; strings and regexes live in
  * the Path's user value table. All memory belongs to Lua, so a syntax error
  * simply raises inside a protected call and becomes nil, msg, "jsonpath",
- * column. Recursion is bounded by JP_MAX_NESTING. */
+ * column. Recursion is bounded by JP_MAX_NESTING, the query length by
+ * JP_MAX_QUERY; columns count characters from 1.
+ *
+ * Choices where the RFC leaves room or is silent:
+ *   - every integer literal (index, slice, or number without fraction or
+ *     exponent in a filter) must lie within +-(2^53-1); other numbers are
+ *     doubles; "-0" is a number literal but not an index or slice bound;
+ *   - a singular query allows blank space between its segments but none
+ *     inside brackets, as the ABNF of name-segment and index-segment says;
+ *   - match()/search() with a literal pattern compile it here; an invalid
+ *     I-Regexp (checked against the full RFC 9485 grammar) never matches.
+ * The "goessner" dialect (draft-goessner-dispatch-jsonpath-00) parses the
+ * same grammar plus: `.length` of an array or string yields its length (a
+ * member named length still wins on objects), the script index
+ * [(@.length-N)] selects from the end, and `===`/`!==` read as `==`/`!=`.
+ * Other script expressions are refused with an error; filters keep the RFC's
+ * comparison rules (no JavaScript type coercion). */
 #include <stdarg.h>
 #include <string.h>
 

@@ -45,6 +45,8 @@
   (PCRE2_UTF | PCRE2_ALT_BSUX | PCRE2_MATCH_UNSET_BACKREF | PCRE2_ALLOW_EMPTY_CLASS |         \
    PCRE2_NEVER_BACKSLASH_C)
 
+static void push_regex_mt(lua_State *L);
+
 struct arazzo_regex {
   pcre2_code *code;
   pcre2_match_data *md;
@@ -157,7 +159,8 @@ static arazzo_regex *regex_new(lua_State *L, const char *pat, size_t len, uint32
   arazzo_regex *re = (arazzo_regex *)lua_newuserdata(L, sizeof *re);
   int fixed, ok;
   memset(re, 0, sizeof *re);
-  luaL_setmetatable(L, REGEX_MT);
+  push_regex_mt(L);
+  lua_setmetatable(L, -2);
   lua_createtable(L, 1, 0); /* user value: { pattern } for tostring */
   lua_pushlstring(L, pat, len);
   lua_rawseti(L, -2, 1);
@@ -530,7 +533,10 @@ static const luaL_Reg regex_methods[] = {
 
 static const luaL_Reg regex_funcs[] = {{"regex", l_regex}, {NULL, NULL}};
 
-void arazzo_regex_open(lua_State *L) {
+/* Push the Regex metatable, creating it on first use, so regexes compiled
+ * through arazzo_regex_compile by a module opened earlier still get their
+ * __gc. [-0,+1] */
+static void push_regex_mt(lua_State *L) {
   if (luaL_newmetatable(L, REGEX_MT)) {
     lua_pushliteral(L, REGEX_MT);
     lua_setfield(L, -2, "__name");
@@ -546,6 +552,10 @@ void arazzo_regex_open(lua_State *L) {
     lua_pushcfunction(L, re_tostring);
     lua_setfield(L, -2, "__tostring");
   }
+}
+
+void arazzo_regex_open(lua_State *L) {
+  push_regex_mt(L);
   lua_pop(L, 1);
   luaL_setfuncs(L, regex_funcs, 0);
 }
