@@ -280,10 +280,9 @@ static void apply_selector(jp_eval *e, int seg, int sel, int v, int pd, jp_sink 
   }
 }
 
-/* Apply every selector of segment seg to v, in order. */
-static void apply_all(jp_eval *e, int seg, int v, int pd, jp_sink *s) {
-  size_t n;
-  int t = jtype(e->L, v, &n), sel;
+/* Apply every selector of segment seg to v (type t, length n), in order. */
+static void apply_all(jp_eval *e, int seg, int v, int pd, jp_sink *s, int t, size_t n) {
+  int sel;
   for (sel = NODE(e, seg)->a; sel >= 0 && !sink_full(s); sel = NODE(e, sel)->next)
     apply_selector(e, seg, sel, v, pd, s, t, n);
 }
@@ -292,23 +291,28 @@ static void apply_all(jp_eval *e, int seg, int v, int pd, jp_sink *s) {
  * descendant of v, parents before children, arrays in order (2.5.2.2). */
 static void descend(jp_eval *e, int seg, int v, int pd, jp_sink *s) {
   size_t n;
-  int t;
+  int t = jtype(e->L, v, &n);
   enter(e);
-  apply_all(e, seg, v, pd, s);
-  t = jtype(e->L, v, &n);
+  apply_all(e, seg, v, pd, s, t, n);
   if (!sink_full(s)) each_child(e, seg, v, t, n, pd, s, -1, 1);
   e->depth--;
 }
 
 /* Run the segments from seg (-1: none left) on the node at v. */
 static void run_segs(jp_eval *e, int seg, int v, int pd, jp_sink *s) {
+  size_t n;
+  int t;
   if (seg < 0) {
     emit(e, v, pd, s);
     return;
   }
   enter(e);
-  if (NODE(e, seg)->kind == JP_SEG_DESC) descend(e, seg, v, pd, s);
-  else apply_all(e, seg, v, pd, s);
+  if (NODE(e, seg)->kind == JP_SEG_DESC) {
+    descend(e, seg, v, pd, s);
+  } else {
+    t = jtype(e->L, v, &n);
+    apply_all(e, seg, v, pd, s, t, n);
+  }
   e->depth--;
 }
 
