@@ -212,6 +212,13 @@ arazzo_regex *arazzo_regex_compile(lua_State *L, const char *pat, size_t len,
                                    int full_match, char *err, size_t errlen);
 /* 1 match, 0 no match, -1 error (e.g. match limit). */
 int arazzo_regex_exec(arazzo_regex *re, const char *s, size_t len);
+/* Describe the error of the last arazzo_regex_exec that returned -1 into
+ * buf (size len); returns buf. */
+const char *arazzo_regex_error(arazzo_regex *re, char *buf, size_t len);
+/* Translate the I-Regexp (RFC 9485) s[0..len) into the pattern dialect of
+ * arazzo_regex_compile and push it; returns 0 and pushes nothing when s is
+ * not a valid I-Regexp. [-0,+(1|0)], raises only on memory errors. */
+int arazzo_regex_push_iregexp(lua_State *L, const char *s, size_t len);
 
 /* ---- form.c internals shared with param.c (deepObject uses the bracket
  * form encoder) ------------------------------------------------------------ */
