@@ -363,7 +363,7 @@ static int add_header(lua_State *L, client *c, const char *n, size_t nl, const c
   luaL_Buffer b;
   for (i = 0; i < nl; i++)
     if (!is_tchar((unsigned char)n[i])) break;
-  if (nl == 0 || i < nl) why = "invalid header name";
+  if (nl == 0 || i < nl) why = "has an invalid name";
   else if (memchr(v, '\r', vl) || memchr(v, '\n', vl) || memchr(v, '\0', vl))
     why = "value contains CR, LF or NUL";
   else if (name_is(n, nl, "content-length") || name_is(n, nl, "transfer-encoding"))
@@ -455,6 +455,20 @@ static int method_is(const request *r, const char *m) {
   return r->mlen == strlen(m) && memcmp(r->method, m, r->mlen) == 0;
 }
 
+/* 1 when the url starts with http:// or https:// (any case): libcurl
+ * would otherwise guess a scheme for "host/path". */
+static int has_scheme(const request *r) {
+  static const char *const schemes[] = {"http://", "https://"};
+  size_t k, i, n;
+  for (k = 0; k < 2; k++) {
+    n = strlen(schemes[k]);
+    for (i = 0; i < n && i < r->ulen && tolower((unsigned char)r->url[i]) == schemes[k][i]; i++) {
+    }
+    if (i == n) return 1;
+  }
+  return 0;
+}
+
 /* Set the method and body options. GET/HEAD/POST use libcurl's own modes;
  * any other token goes through CUSTOMREQUEST. A body is sent when one is
  * given, and an empty one for POST/PUT/PATCH (Content-Length: 0). */
@@ -469,7 +483,7 @@ static void set_method(CURL *e, const request *r, int send_body) {
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->blen);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");
   }
-  if (!method_is(r, "GET") && !method_is(r, "HEAD") && !method_is(r, "POST"))
+  if (!(method_is(r, "GET") && !send_body) && !method_is(r, "HEAD") && !method_is(r, "POST"))
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
 }
 
@@ -477,11 +491,13 @@ static void set_method(CURL *e, const request *r, int send_body) {
  * lower-cased when it starts a word. [-0,+1] */
 static void push_curl_text(lua_State *L, client *c, CURLcode rc) {
   const char *t = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
-  size_t n = strlen(t);
+  size_t n = strlen(t), i;
   luaL_Buffer b;
   while (n && (t[n - 1] == '\n' || t[n - 1] == '\r')) n--;
   luaL_buffinit(L, &b);
-  if (n >= 2 && isupper((unsigned char)t[0]) && islower((unsigned char)t[1])) {
+  for (i = 1; i < n && islower((unsigned char)t[i]); i++) {
+  }
+  if (i >= 2 && isupper((unsigned char)t[0]) && (i == n || !isalpha((unsigned char)t[i]))) {
     luaL_addchar(&b, (char)tolower((unsigned char)t[0]));
     t++;
     n--;
@@ -633,6 +649,7 @@ static int l_request(lua_State *L) {
   for (i = 0; i < r.mlen && is_tchar((unsigned char)r.method[i]); i++) {
   }
   if (r.mlen == 0 || i < r.mlen) return lua_pushliteral(L, "invalid method"), fail_msg(L, &r, "http");
+  if (!has_scheme(&r)) return lua_pushliteral(L, "url scheme must be http or https"), fail_msg(L, &r, "http");
   if (memchr(r.url, '\0', r.ulen)) return lua_pushliteral(L, "malformed url"), fail_msg(L, &r, "http");
   if (r.body && method_is(&r, "HEAD"))
     return lua_pushliteral(L, "a HEAD request cannot have a body"), fail_msg(L, &r, "http");
