@@ -331,6 +331,35 @@ describe("arazzo.http", function()
       assert.is_nil(res.headers["X-Multi"])
     end)
 
+    it("joins obs-fold continuation lines with a space and keeps empty values", function()
+      local res = assert(c:request { url = srv.url .. "/folded" })
+      assert.equal("first second third, again", res.headers["x-fold"])
+      assert.equal("", res.headers["x-empty"])
+      assert.equal("ok", res.body)
+    end)
+
+    it("caps the response header block at 256 KiB", function()
+      local res = assert(c:request { url = srv.url .. "/many-headers?n=200" })
+      assert.equal(string.rep("v", 1000), res.headers["x-h199"])
+      local r2, err, code = c:request { url = srv.url .. "/many-headers?n=300" }
+      assert.is_nil(r2)
+      assert.equal("GET " .. srv.url .. "/many-headers?...: response headers exceed 262144 bytes", err)
+      assert.equal("http", code)
+      assert.equal(200, assert(c:request { url = srv.url .. "/echo" }).status)
+    end)
+
+    it("reports a truncated body and a hang-up as http errors", function()
+      local res, err, code = c:request { url = srv.url .. "/truncated" }
+      assert.is_nil(res)
+      assert.equal("GET " .. srv.url .. "/truncated: transfer closed with 5 bytes remaining to read", err)
+      assert.equal("http", code)
+      res, err, code = c:request { url = srv.url .. "/hangup" }
+      assert.is_nil(res)
+      assert.equal("GET " .. srv.url .. "/hangup: empty reply from server", err)
+      assert.equal("http", code)
+      assert.equal(200, assert(c:request { url = srv.url .. "/echo" }).status)
+    end)
+
     it("reads Retry-After from a 429", function()
       local res = assert(c:request { url = srv.url .. "/retry-after?value=120" })
       assert.equal(429, res.status)

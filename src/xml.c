@@ -517,6 +517,9 @@ static int replace_nodes(guard *g, xmlNodeSetPtr ns, const char *v, size_t vl, x
       xmlNodeSetContentLen(nd, (const xmlChar *)v, (int)vl);
     }
   }
+  /* Nodes freed above are still listed; freeing the set would read them
+   * (it looks for namespace copies, which unreplaceable() excluded). */
+  ns->nodeNr = 0;
   if (i < 0) return 1;
   set_err(e, "out of memory", 0, 0, -1);
   return 0;

@@ -22,6 +22,10 @@ Endpoints (any method unless noted):
   /retry-after?value=V  429 with Retry-After: V
   /early             a 103 Early Hints interim response, then 200
   /conns             number of currently open client connections
+  /many-headers?n=N  N response headers X-H<i> of 1000 bytes each
+  /folded            raw response with an obs-fold continuation line and an empty header
+  /truncated         promises 10 body bytes, sends 5, closes the connection
+  /hangup            closes the connection without answering
 
 --blackhole: listen with a backlog of 0 and never accept; the accept queue
 is filled at start so further connection attempts time out.
@@ -141,6 +145,17 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/early":
             self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
             self.reply(200, b"final")
+        elif path == "/many-headers":
+            n = int(q.get("n", "1"))
+            self.reply(200, b"m", "text/plain", [("X-H%d" % i, "v" * 1000) for i in range(n)])
+        elif path == "/folded":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Fold: first\r\n   second\r\n\tthird\r\n"
+                             b"X-Empty:\r\nX-Fold: again\r\nContent-Length: 2\r\n\r\nok")
+        elif path == "/truncated":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello")
+            self.close_connection = True
+        elif path == "/hangup":
+            self.close_connection = True
         elif path == "/conns":
             with OPEN_LOCK:
                 n = OPEN["n"]
