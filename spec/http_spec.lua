@@ -263,19 +263,25 @@ describe("arazzo.http", function()
       assert.is_nil(res)
       assert.equal("GE T " .. srv.url .. "/echo: invalid method", err)
       assert.equal("http", code)
-      _, err, code = c:request { method = "GET\r\n", url = srv.url .. "/echo" }
+      res, err, code = c:request { method = "GET\r\n", url = srv.url .. "/echo" }
+      assert.is_nil(res)
       assert.equal("GET\\x0d\\x0a " .. srv.url .. "/echo: invalid method", err)
       assert.equal("http", code)
-      _, err = c:request { method = "", url = srv.url .. "/echo" }
+      res, err = c:request { method = "", url = srv.url .. "/echo" }
+      assert.is_nil(res)
       assert.equal(" " .. srv.url .. "/echo: invalid method", err)
-      _, err, code = c:request { url = "http://exa mple.com/" }
+      res, err, code = c:request { url = "http://exa mple.com/" }
+      assert.is_nil(res)
       assert.equal("GET http://exa mple.com/: malformed url", err)
       assert.equal("http", code)
-      _, err = c:request { url = "http://127.0.0.1/\0x" }
+      res, err = c:request { url = "http://127.0.0.1/\0x" }
+      assert.is_nil(res)
       assert.equal("GET http://127.0.0.1/\\x00x: malformed url", err)
-      _, err = c:request { url = srv.url .. "/echo\r\nX: y" }
+      res, err = c:request { url = srv.url .. "/echo\r\nX: y" }
+      assert.is_nil(res)
       assert.equal("GET " .. srv.url .. "/echo\\x0d\\x0aX: y: malformed url", err)
-      _, err = c:request { method = "HEAD", url = srv.url .. "/echo", body = "x" }
+      res, err = c:request { method = "HEAD", url = srv.url .. "/echo", body = "x" }
+      assert.is_nil(res)
       assert.equal("HEAD " .. srv.url .. "/echo: a HEAD request cannot have a body", err)
     end)
 
@@ -422,19 +428,21 @@ describe("arazzo.http", function()
 
     it("times out a connect that gets no answer (request and client setting)", function()
       local hole = server.start(SCRIPT, { "--blackhole" })
+      finally(function() server.stop(hole) end)
       local t0 = now()
       local res, err, code = core.http_client():request { url = hole.url .. "/x", connect_timeout = 0.3 }
       assert.is_nil(res)
       assert.equal("GET " .. hole.url .. "/x: connect timed out (limit 300 ms)", err)
       assert.equal("timeout", code)
       res, err, code = core.http_client { connect_timeout = 0.25 }:request { url = hole.url .. "/y" }
+      assert.is_nil(res)
       assert.equal("GET " .. hole.url .. "/y: connect timed out (limit 250 ms)", err)
       assert.equal("timeout", code)
       -- a total timeout shorter than the connect timeout wins
       res, err = core.http_client():request { url = hole.url .. "/z", timeout = 0.2 }
+      assert.is_nil(res)
       assert.equal("GET " .. hole.url .. "/z: connect timed out (limit 200 ms)", err)
       assert.is_true(now() - t0 < 4)
-      server.stop(hole)
     end)
 
     it("reports a refused connection without userinfo or query", function()
@@ -443,7 +451,8 @@ describe("arazzo.http", function()
       assert.is_nil(res)
       assert.equal("POST http://127.0.0.1:1/x?...: connection refused", err)
       assert.equal("connect", code)
-      _, err = core.http_client():request { url = "http://127.0.0.1:1/x#frag" }
+      res, err = core.http_client():request { url = "http://127.0.0.1:1/x#frag" }
+      assert.is_nil(res)
       assert.equal("GET http://127.0.0.1:1/x: connection refused", err)
     end)
 
@@ -492,7 +501,8 @@ describe("arazzo.http", function()
       for _, to in ipairs { "file:///etc/passwd", "ftp://127.0.0.1/x", "dict://127.0.0.1:1/x" } do
         local res, err, code = c:request { url = srv.url .. "/redirect?to=" .. to }
         assert.is_nil(res)
-        assert.equal("GET " .. srv.url .. "/redirect?...: redirect refused: protocol not allowed (only http and https)", err)
+        assert.equal("GET " .. srv.url .. "/redirect?...: redirect refused: protocol not allowed"
+          .. " (only http and https)", err)
         assert.equal("http", code)
       end
     end)

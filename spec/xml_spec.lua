@@ -174,6 +174,8 @@ describe("arazzo.xml", function()
         { "<a>\n<b>\n</c></a>", "xml: 3:5: opening and ending tag mismatch: b line 2 and c" },
         { "<a>&x;</a>", "xml: 1:7: entity 'x' not defined" },
         { "<a/><b/>", "xml: 1:5: extra content at the end of the document" },
+        { "<p:a/>", "xml: 1:5: namespace prefix p on a is not defined" },
+        { "<a x='1' x='2'/>", "xml: 1:15: attribute x redefined" },
       }
       for _, case in ipairs(cases) do
         for _, m in ipairs { "eval", "test" } do
@@ -222,6 +224,10 @@ describe("arazzo.xml", function()
       local r, err = xp("string(/a)"):eval([[<!DOCTYPE a SYSTEM "file:///etc/passwd"><a>&root;</a>]])
       assert.is_nil(r)
       assert.equal("xml: 1:50: entity 'root' not defined", err)
+    end)
+
+    it("ignores warnings (an XML 1.1 declaration parses as 1.0)", function()
+      assert.is_true(xp("/a"):test("<?xml version='1.1'?><a/>"))
     end)
 
     it("accepts a DOCTYPE without entities", function()
@@ -296,7 +302,8 @@ describe("arazzo.xml", function()
       assert.equal("<a>1</a>", core.xml_replace("<a>0</a>", "/a", "1"))
       assert.equal("<a>1</a>\n", core.xml_replace("<a>0</a>\n", "/a", "1"))
       assert.equal('<?xml version="1.0"?><a>1</a>', core.xml_replace('<?xml version="1.0"?><a>0</a>', "/a", "1"))
-      assert.equal("<?xml version='1.0' ?>\n\n<a>1</a>", core.xml_replace("<?xml version='1.0' ?>\n\n<a>0</a>", "/a", "1"))
+      assert.equal("<?xml version='1.0' ?>\n\n<a>1</a>",
+        core.xml_replace("<?xml version='1.0' ?>\n\n<a>0</a>", "/a", "1"))
     end)
 
     it("accepts a compiled XPath with its namespaces", function()
