@@ -698,11 +698,10 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, payload, headers)
 
     def _read_body(self):
-        """The request body (Content-Length only); errors close the connection."""
+        """The request body (Content-Length or chunked). A body over MAX_BODY is drained (up to
+        8 x MAX_BODY, so the client still reads the 413) or else the connection is closed."""
         if self.headers.get("Transfer-Encoding") is not None:
-            self.close_connection = True
-            raise self.fail(411, "chunked request bodies are not supported; send Content-Length",
-                            "LENGTH_REQUIRED")
+            return self._read_chunked()
         lengths = self.headers.get_all("Content-Length") or []
         if not lengths:
             return b""
@@ -711,7 +710,11 @@ class Handler(BaseHTTPRequestHandler):
             raise self.fail(400, "invalid Content-Length header", "BAD_REQUEST")
         n = int(lengths[0])
         if n > MAX_BODY:
-            self.close_connection = True
+            if n > 8 * MAX_BODY:
+                self.close_connection = True
+            else:
+                while n > 0 and self.rfile.read(min(n, 65536)):
+                    n -= 65536
             raise self.fail(413, "request body is larger than %d bytes" % MAX_BODY,
                             "PAYLOAD_TOO_LARGE")
         data = self.rfile.read(n)
@@ -719,6 +722,36 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise self.fail(400, "request body is shorter than its Content-Length", "BAD_REQUEST")
         return data
+
+    def _read_chunked(self):
+        """Decode Transfer-Encoding: chunked; malformed framing closes the connection."""
+        if self.headers.get("Transfer-Encoding").strip().lower() != "chunked":
+            self.close_connection = True
+            raise self.fail(400, "unsupported Transfer-Encoding", "BAD_REQUEST")
+        parts, total = [], 0
+        while True:
+            line = self.rfile.readline(1024)
+            m = re.fullmatch(rb"([0-9A-Fa-f]{1,8})(?:;[^\r\n]*)?\r\n", line)
+            if not m:
+                self.close_connection = True
+                raise self.fail(400, "malformed chunked body", "BAD_REQUEST")
+            size = int(m.group(1), 16)
+            total += size
+            if total > MAX_BODY:
+                self.close_connection = True
+                raise self.fail(413, "request body is larger than %d bytes" % MAX_BODY,
+                                "PAYLOAD_TOO_LARGE")
+            if size == 0:
+                break
+            parts.append(self.rfile.read(size))
+            if len(parts[-1]) != size or self.rfile.readline(3) != b"\r\n":
+                self.close_connection = True
+                raise self.fail(400, "malformed chunked body", "BAD_REQUEST")
+        while True:  # trailer section
+            line = self.rfile.readline(8192)
+            if line in (b"\r\n", b"\n", b""):
+                break
+        return b"".join(parts)
 
     def _send(self, status, payload, headers):
         indent = None if self.service == "amberflo" else 2
