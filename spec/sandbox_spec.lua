@@ -335,6 +335,7 @@ describe("sandbox", function()
       { '[{"customerId":"c","customerId":"d","meterApiName":"m","meterValue":1,"meterTimeInMillis":1}]', "duplicate object key 'customerId'" },
       { '', "invalid JSON at line 1 column 1: Expecting value" },
       { '["\255"]', "body is not valid UTF-8 (byte 2)" },
+      { string.rep("[", 100000) .. string.rep("]", 100000), "body: JSON nested too deeply" },
     }) do
       it("rejects " .. case[2], function()
         local res = amberflo(case[1])

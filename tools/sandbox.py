@@ -96,6 +96,8 @@ def parse_json_strict(raw):
                           parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as e:
         raise ValueError("invalid JSON at line %d column %d: %s" % (e.lineno, e.colno, e.msg))
+    except RecursionError:
+        raise ValueError("body: JSON nested too deeply")
 
 
 AMBERFLO_FIELDS = ("customerId", "meterApiName", "meterValue", "meterTimeInMillis",
