@@ -60,7 +60,7 @@ running_pid() {
 }
 
 start() {
-  local pid i
+  local pid
   mkdir -p "$run_dir"
   if pid=$(running_pid); then
     echo "sandbox: already running (pid $pid, run dir $run_dir)" >&2
@@ -71,7 +71,7 @@ start() {
     </dev/null >/dev/null 2>>"$log_file" &
   pid=$!
   echo "$pid" > "$pid_file"
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     if [ -s "$url_file" ]; then cat "$url_file"; exit 0; fi
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
@@ -84,14 +84,14 @@ start() {
 }
 
 stop() {
-  local pid i
+  local pid
   if ! pid=$(running_pid); then
     rm -f "$pid_file" "$url_file"
     echo "sandbox: not running"
     exit 0
   fi
   kill -TERM "$pid"
-  for i in $(seq 1 50); do
+  for _ in $(seq 1 50); do
     alive "$pid" || break
     sleep 0.1
   done

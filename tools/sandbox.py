@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY = 1 << 20            # bytes accepted in one request body
@@ -138,7 +139,7 @@ def check_meter_record(where, rec):
     if not isinstance(t, RawNumber) or not t.is_int:
         raise ValueError("%s.meterTimeInMillis: must be an exact integer (milliseconds since "
                          "the epoch, no fraction or exponent), got %s" % (where, _describe(t)))
-    if not 0 <= t.value() <= INT64_MAX:
+    if len(t.text) > 20 or not 0 <= t.value() <= INT64_MAX:
         raise ValueError("%s.meterTimeInMillis: out of range, got %s" % (where, t.text))
     out["meterTimeInMillis"] = t.value()
     if "dimensions" in rec:
@@ -172,7 +173,7 @@ def parse_meter_records(raw):
 
 _BAD_PCT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 _PCT = re.compile(rb"%([0-9A-Fa-f]{2})")
-_KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+_KEY = re.compile(r"([^\[\]]+)((?:\[[^\[\]]*\])*)")
 _SUB = re.compile(r"\[([^\[\]]*)\]")
 
 
@@ -232,7 +233,7 @@ def parse_form(raw):
         except ValueError as e:
             raise stripe_error(400, "Invalid form encoding in '%s': %s"
                                % (rk[:40].decode("latin-1"), e))
-        m = _KEY.match(key)
+        m = _KEY.fullmatch(key)
         if not m:
             raise stripe_error(400, "Invalid parameter name: '%s'" % key)
         path = [m.group(1)] + _SUB.findall(m.group(2))
@@ -262,7 +263,8 @@ def coerce_param(name, kind, raw):
             return None                      # an unsettable string: "" means null
         raise _empty_error(name)
     if ktype == "integer":
-        if not re.fullmatch(r"-?[0-9]+", raw) or not INT64_MIN <= int(raw) <= INT64_MAX:
+        if (not re.fullmatch(r"-?[0-9]{1,20}", raw)
+                or not INT64_MIN <= int(raw) <= INT64_MAX):
             raise stripe_error(400, "Invalid integer: %s" % raw, "parameter_invalid_integer", name)
         value = int(raw)
         if not kind[1] <= value <= kind[2]:
@@ -688,7 +690,6 @@ class Handler(BaseHTTPRequestHandler):
         except HttpError as e:
             status, payload, headers = e.status, e.payload, e.headers
         except Exception:  # a sandbox bug: report it, keep serving
-            import traceback
             traceback.print_exc()
             e = self.fail(500, "internal sandbox error", "INTERNAL")
             status, payload = e.status, e.payload
@@ -921,6 +922,8 @@ def parse_args(argv):
     ap.add_argument("--state-dir", help="write state.json here after every POST and at exit")
     ap.add_argument("--ready-file", help="write the base URLs here once both ports listen")
     ap.add_argument("--clock", type=int, help="fixed Unix time for created/date fields")
+    ap.add_argument("--lifetime", type=float, help="exit by itself after this many seconds "
+                    "(a safety net for tests that may die before they stop it)")
     ap.add_argument("--stripe-zero-paid", action="store_true",
                     help="finalizing an invoice whose amount_due is 0 marks it paid, as Stripe does")
     return ap.parse_args(argv)
@@ -956,8 +959,11 @@ def main(argv=None):
         os.replace(args.ready_file + ".tmp", args.ready_file)
     sys.stdout.write(ready)
     sys.stdout.flush()
-    while not stop.wait(0.5):
-        pass
+    deadline = time.monotonic() + args.lifetime if args.lifetime else None
+    while not stop.wait(0.2):
+        if deadline is not None and time.monotonic() >= deadline:
+            sys.stderr.write("sandbox: lifetime of %g s is over\n" % args.lifetime)
+            break
     for s in servers:
         s.shutdown()
         s.server_close()
