@@ -27,7 +27,7 @@ local function immutable(t, what)
 end
 
 local OPTIONS = { sources = "table", servers = "table", lenient = "boolean", allow_remote = "boolean",
-  timeout = "number", name = "string", base = "string", max_source_bytes = "number", inputs_schema = "boolean" }
+  timeout = "number", name = "string", base = "string", max_source_bytes = "number", offline = "boolean" }
 
 local function check_opts(opts)
   if opts == nil then return {} end
@@ -52,10 +52,18 @@ end
 local function open_sources(st, ctx)
   st.sources, st.source_list, st.sources_declared = {}, {}, {}
   for i, sd in ipairs(type(st.root.sourceDescriptions) == "table" and st.root.sourceDescriptions or {}) do
-    if type(sd) == "table" and type(sd.name) == "string" and type(sd.url) == "string" then
+    if type(sd) == "table" and type(sd.name) == "string" and type(sd.url) == "string"
+        and not st.sources_declared[sd.name] then -- a duplicate name is reported by the validator
       st.sources_declared[sd.name] = { name = sd.name, url = sd.url, type = sd.type }
-      local src, err, code = sources.open(ctx, sd)
-      if not src then
+      local src, err, code
+      if ctx.opts.offline then
+        st.failed_sources = true -- not fetched: operations stay unresolved
+      else
+        src, err, code = sources.open(ctx, sd)
+      end
+      if ctx.opts.offline then -- luacheck: ignore 542
+      elseif not src then
+        st.failed_sources = true
         st.report:error({ "sourceDescriptions", i, "url" }, err, code or "source")
       else
         st.sources[sd.name] = src
@@ -174,7 +182,9 @@ end
 -- @param opts optional: sources = {[name] = path or URL}, servers = {[name] =
 --   base URL}, lenient (default true), allow_remote (default true), timeout
 --   (seconds, for fetching), name (chunk name for text), base (directory or
---   URL that relative references in text resolve against)
+--   URL that relative references in text resolve against), offline (do not
+--   fetch source descriptions: everything but operation resolution is
+--   checked, and the workflows cannot run)
 -- @return Document | nil, message, code, problems
 function M.load(what, opts)
   if type(what) ~= "string" then

@@ -9,6 +9,7 @@ local suggest = require "arazzo.suggest"
 local compile = require "arazzo.compile"
 local validate = require "arazzo.validate"
 local body_mod = require "arazzo.body"
+local schema = require "arazzo.schema"
 
 local M = {}
 
@@ -59,7 +60,8 @@ function M.describe_operation(st, rec, path)
   if not server then
     st.report:error(path, format("cannot determine the server of %s %s: %s", rec.method, rec.path, note), "source")
     server = ""
-  elseif note == "relative" then
+  elseif note == "relative" and not st.warned_relative then
+    st.warned_relative = true
     st.report:warn(path, format("server URL '%s' of source '%s' is relative to a local file; pass opts.servers.%s to run it",
       server, rec.source.name, rec.source.name))
   end
@@ -84,7 +86,8 @@ local function resolve_operation_id(st, step, path)
   if name then
     local src = st.sources[name]
     if not src then
-      st.report:error(p, format("unknown source description '%s'%s", name, hint(name, keys_of(st.sources), "source name")), "reference")
+      if st.sources_declared[name] then return nil end -- its load error is reported already
+      st.report:error(p, format("unknown source description '%s'%s", name, hint(name, keys_of(st.sources_declared), "source name")), "reference")
       return nil
     end
     if src.type ~= "openapi" then
@@ -122,6 +125,7 @@ local function resolve_operation_id(st, step, path)
   end
   local all = {}
   for _, src in ipairs(list) do for _, id2 in ipairs(op_ids(src)) do all[#all + 1] = id2 end end
+  if st.failed_sources then return nil end -- a source did not load: the id may live there
   if #list == 0 then
     st.report:error(p, format("unknown operation '%s': the document has no openapi source description", value), "operation")
   else
@@ -134,6 +138,18 @@ local function resolve_operation_path(st, step, path)
   local value = step.operationPath
   local p = extend(path, "operationPath")
   local expr, ptr = value:match("^{(%$[^}]*)}#(.*)$")
+  if not expr and st.lenient then
+    -- non-standard forms seen in real documents: "<sourceName>#/paths/..."
+    -- and "$sourceDescriptions.<name>.url#/paths/..." without braces
+    local name, p2 = value:match("^([%w_%-]+)#(/.*)$")
+    if not name then name, p2 = value:match("^%$sourceDescriptions%.([%w_%-]+)%.url#(/.*)$") end
+    if not name then name, p2 = value:match("^%$sourceDescriptions%.([%w_%-]+)#(/.*)$") end
+    if name and st.sources_declared[name] then
+      st.report:warn(p, format("operationPath '%s' should be written '{$sourceDescriptions.%s.url}#%s' (accepted in lenient mode)",
+        value, name, p2))
+      expr, ptr = "$sourceDescriptions." .. name .. ".url", p2
+    end
+  end
   if not expr then
     st.report:error(p, format("operationPath '%s' must look like '{$sourceDescriptions.<name>.url}#/paths/...'", value), "expr")
     return nil
@@ -145,7 +161,8 @@ local function resolve_operation_path(st, step, path)
   end
   local src = st.sources[name]
   if not src then
-    st.report:error(p, format("unknown source description '%s'%s", name, hint(name, keys_of(st.sources), "source name")), "reference")
+    if st.sources_declared[name] then return nil end
+    st.report:error(p, format("unknown source description '%s'%s", name, hint(name, keys_of(st.sources_declared), "source name")), "reference")
     return nil
   end
   if src.type ~= "openapi" then
@@ -196,7 +213,8 @@ function M.workflow_ref(st, value, path)
   if name then
     local src = st.sources[name]
     if not src then
-      st.report:error(path, format("unknown source description '%s'%s", name, hint(name, keys_of(st.sources), "source name")), "reference")
+      if st.sources_declared[name] then return nil end
+      st.report:error(path, format("unknown source description '%s'%s", name, hint(name, keys_of(st.sources_declared), "source name")), "reference")
       return nil
     end
     if src.type ~= "arazzo" then
@@ -391,6 +409,16 @@ local function request_body(st, c, step, step_plan, spath)
       ct = type(rb.payload) == "string" and "text/plain" or "application/json"
       st.report:warn(bpath, format("no contentType and the operation declares no request body media type; using %s", ct))
     end
+  elseif ct:find("*", 1, true) then
+    -- a media range ("*/*", "application/*+json") cannot be sent: use the
+    -- operation's first declared type inside the range
+    local types = op and op.request_body and op.request_body.media_types or {}
+    local pat = "^" .. ct:lower():match("^%s*([^;%s]+)"):gsub("[%-%.%+]", "%%%0"):gsub("%*", "[^/]*") .. "$"
+    local chosen
+    for _, mt in ipairs(types) do if mt:lower():match(pat) then chosen = mt break end end
+    chosen = chosen or types[1] or "application/octet-stream"
+    st.report:warn(extend(bpath, "contentType"), format("contentType '%s' is a media range; sending '%s'", ct, chosen))
+    ct = chosen
   elseif op and op.request_body and #op.request_body.media_types > 0 then
     local base = ct:lower():match("^([^;%s]+)")
     local found = false
@@ -487,8 +515,10 @@ local function check_refs(st, wplan, exprs, declared_inputs)
           local top = name:match("^([^.]+)")
           if not target.outputs[name] and not target.outputs[top] then
             local outs = keys_of(target.outputs)
-            st.report:error(item.path, format("$steps.%s.outputs.%s: step '%s' defines no output '%s'%s", ref.id, name,
-              ref.id, name, #outs > 0 and hint(name, outs, "output") or " (it defines no outputs)"), "reference")
+            -- a warning, not an error: the document is valid and the step may
+            -- never be reached; evaluating it fails the step with this message
+            st.report:warn(item.path, format("$steps.%s.outputs.%s: step '%s' defines no output '%s'%s", ref.id, name,
+              ref.id, name, #outs > 0 and hint(name, outs, "output") or " (it defines no outputs)"))
           end
         end
       elseif src == "workflows" then
@@ -539,6 +569,44 @@ end
 ------------------------------------------------------------------------------
 -- Workflows
 
+-- Regex engine for JSON Schema `pattern` (ECMA-262-like, unanchored search).
+local function schema_regex(pattern)
+  local re, msg = core.regex(pattern)
+  if not re then return nil, msg end
+  return re
+end
+
+-- Compile the workflow's inputs schema once; `$ref`s into
+-- #/components/inputs resolve against this document.
+local function compile_inputs(st, wf, wpath)
+  if wf.inputs == nil then return nil end
+  local comps = type(st.root.components) == "table" and st.root.components.inputs
+  local v, errs = schema.compile(wf.inputs, {
+    regex = schema_regex,
+    resolve = function(ref)
+      local key = ref:match("^#/components/inputs/(.+)$")
+      if not key then return nil, format("unsupported $ref '%s' (only #/components/inputs/<name>)", ref) end
+      key = key:gsub("~1", "/"):gsub("~0", "~")
+      local target
+      if type(comps) == "table" then target = comps[key] end
+      if target == nil then
+        return nil, format("no component input '%s'%s", key, hint(key, keys_of(comps), "name"))
+      end
+      return target
+    end,
+  })
+  if v then return v end
+  for _, e in ipairs(errs) do
+    local p = extend(wpath, "inputs")
+    if e.ref then
+      local key = e.ref:match("^#/components/inputs/(.+)$")
+      if key then p = { "components", "inputs", key } end
+    end
+    st.report:error(p, format("%s%s", e.path ~= "" and (e.path .. ": ") or "", e.message), "invalid")
+  end
+  return nil
+end
+
 local function workflow_plan(st, wf, i)
   local wpath = { "workflows", i }
   local c = { report = st.report, lenient = st.lenient, exprs = {} }
@@ -550,6 +618,7 @@ local function workflow_plan(st, wf, i)
       wplan.step_set.__ids[#wplan.step_set.__ids + 1] = step.stepId
     end
   end
+  wplan.validator = compile_inputs(st, wf, wpath)
   wplan.success_actions = actions(st, c, wf.successActions, extend(wpath, "successActions"), false, wplan.step_set)
   wplan.failure_actions = actions(st, c, wf.failureActions, extend(wpath, "failureActions"), true, wplan.step_set)
   wplan.depends = {}

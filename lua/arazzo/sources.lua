@@ -218,7 +218,7 @@ function M.open(ctx, sd)
   if not entry then return nil, err, code end
   local detected, why = detect(entry.root)
   if not detected then return nil, format("%s: %s", loc, why), "source" end
-  if sd.type and sd.type ~= detected then
+  if (sd.type == "openapi" or sd.type == "arazzo") and sd.type ~= detected then
     return nil, format("%s is an %s document but the source declares type '%s'", loc, detected, sd.type), "source"
   end
   if detected ~= "arazzo" then entry.text = nil end -- only nested Arazzo documents are parsed again
@@ -256,11 +256,13 @@ function M.server_for(ctx, rec)
     return override
   end
   local list
-  for _, holder in ipairs({ rec.op, rec.item, rec.doc.root }) do
+  -- document-level servers come from the source document itself, even when
+  -- the path item was reached through an external $ref
+  for _, holder in ipairs({ rec.op, rec.item, src.entry.root }) do
     if type(holder.servers) == "table" and #holder.servers > 0 then list = holder.servers break end
   end
   if not list then list = { { url = "/" } } end
-  local server = M.deref(ctx, list[1], rec.doc)
+  local server = M.deref(ctx, list[1], list == src.entry.root.servers and src.entry or rec.doc)
   if type(server) ~= "table" then return nil, "server entry is not an object" end
   local url, err = server_url(server)
   if not url then return nil, err end
@@ -326,10 +328,11 @@ end
 -- list of {name, scheme (dereferenced Security Scheme Object), scopes}.
 -- An empty list means no authentication.
 function M.security_for(ctx, rec)
+  local root = rec.source.entry.root
   local reqs = rec.op.security
-  if reqs == nil then reqs = rec.doc.root.security end
+  if reqs == nil then reqs = root.security end
   if type(reqs) ~= "table" then return {} end
-  local comps = type(rec.doc.root.components) == "table" and rec.doc.root.components or {}
+  local comps = type(root.components) == "table" and root.components or {}
   local schemes = type(comps.securitySchemes) == "table" and comps.securitySchemes or {}
   local out, problems = {}, {}
   for _, req in ipairs(reqs) do
@@ -337,7 +340,7 @@ function M.security_for(ctx, rec)
     if type(req) == "table" then
       for _, name in ipairs(core.keys(req)) do
         local sch = schemes[name]
-        if sch ~= nil then sch = M.deref(ctx, sch, rec.doc) end
+        if sch ~= nil then sch = M.deref(ctx, sch, rec.source.entry) end
         if type(sch) ~= "table" then
           problems[#problems + 1] = format("security scheme '%s' is not defined", name)
         else

@@ -108,14 +108,16 @@ end
 M.deep_equal = deep_equal
 
 -- An array field: type, minItems, uniqueItems (schema), then each item.
-function V:list(node, path, key, required, min, each)
+-- keyed: the items have their own identity check (names, ids), which reports
+-- duplicates more precisely than uniqueItems would.
+function V:list(node, path, key, required, min, each, keyed)
   local v = self:field(node, path, key, "array", required)
   if not v then return nil end
   local p = copy_path(path, key)
   if min and #v < min then
     self:err(p, format("'%s' must have at least %d item%s", key, min, min == 1 and "" or "s"))
   end
-  for i = 2, #v do
+  for i = 2, keyed and 0 or #v do
     for j = 1, i - 1 do
       if deep_equal(v[i], v[j], 0) then
         self:err(copy_path(p, i), format("duplicate item (same as [%d])", j - 1))
@@ -316,7 +318,7 @@ function V:request_body(v, path)
   if not self:object(v, path, "requestBody") then return end
   self:fields(v, path, { contentType = 1, payload = 1, replacements = 1 }, "requestBody")
   local ct = self:field(v, path, "contentType", "string")
-  if ct and not ct:match("^[%w!#$&%-^_.+]+/[%w!#$&%-^_.+]+") then
+  if ct and not ct:match("^[%w!#$&%-^_.+*]+/[%w!#$&%-^_.+*]+") then
     self:err(copy_path(path, "contentType"), format("'%s' is not a media type", ct))
   end
   self:list(v, path, "replacements", false, nil, function(self2, r, p)
@@ -383,7 +385,7 @@ function V:workflow(v, path)
   self:list(v, path, "dependsOn", false, nil, function(s, d, p)
     if type(d) ~= "string" then s:err(p, format("dependsOn items must be strings, got %s", jtype(d))) end
   end)
-  local steps = self:list(v, path, "steps", true, 1, V.step)
+  local steps = self:list(v, path, "steps", true, 1, V.step, true)
   if steps then
     local seen = {}
     for i, st in ipairs(steps) do
@@ -444,7 +446,7 @@ function M.document(root, r)
   end
   if root.info == nil then self:err({}, "missing required field 'info'")
   else self:info(root.info, { "info" }) end
-  local sources = self:list(root, {}, "sourceDescriptions", true, 1, V.source)
+  local sources = self:list(root, {}, "sourceDescriptions", true, 1, V.source, true)
   if sources then
     local seen = {}
     for i, s in ipairs(sources) do
@@ -458,7 +460,7 @@ function M.document(root, r)
       end
     end
   end
-  local wfs = self:list(root, {}, "workflows", true, 1, V.workflow)
+  local wfs = self:list(root, {}, "workflows", true, 1, V.workflow, true)
   if wfs then
     local seen = {}
     for i, w in ipairs(wfs) do
