@@ -202,7 +202,7 @@ function M.replace(payload, replacements, ctx)
         payload = decoded
       end
       local out, perr = pointer_set(payload, r.target, v)
-      if out == nil then return nil, perr end
+      if out == nil then return nil, format("replacement '%s': %s", r.target, perr) end
       payload = out
     end
   end

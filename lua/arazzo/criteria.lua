@@ -69,7 +69,19 @@ function M.check(cr, ctx)
       jp, err = dynamic(cr, ctx, core.jsonpath)
       if not jp then return false, err end
     end
-    return jp:exists(value)
+    local found, jerr = jp:exists(value)
+    if found == nil then return false, jerr end
+    if not found and type(value) == "table" and not core.isarray(value)
+        and tostring(jp):match("^%s*%$%s*%[%s*%?") then
+      -- A root filter `$[?...]` selects children (RFC 9535), yet the Arazzo
+      -- spec's own examples (`$[?count(@.pets) > 0]`, the oauth example's
+      -- `$[?@.access_token != null]`) test the context object itself. When
+      -- the context is an object and nothing matched, the filter is applied
+      -- to the object as the single member of an array.
+      found, jerr = jp:exists(core.array({ value }))
+      if found == nil then return false, jerr end
+    end
+    return found
   elseif kind == "xpath" then
     local text = as_text(value)
     if text == nil then return false, "xpath context has no value" end

@@ -285,9 +285,11 @@ function M.parameters_for(ctx, rec)
         local prm = M.deref(ctx, p, rec.doc)
         if type(prm) == "table" and type(prm.name) == "string" and type(prm["in"]) == "string" then
           local key = prm["in"] .. "\0" .. (prm["in"] == "header" and prm.name:lower() or prm.name)
+          local explode = prm.explode
+          if type(explode) ~= "boolean" then explode = nil end -- false must survive: no `and/or` here
           local entry = { name = prm.name, ["in"] = prm["in"], required = prm.required == true or prm["in"] == "path",
             style = type(prm.style) == "string" and prm.style or nil,
-            explode = type(prm.explode) == "boolean" and prm.explode or nil,
+            explode = explode,
             allowReserved = prm.allowReserved == true, schema = prm.schema, content = prm.content }
           if index[key] then out[index[key]] = entry
           else out[#out + 1] = entry; index[key] = #out end
