@@ -363,7 +363,9 @@ components:
       -- on an array context the RFC semantics apply unchanged
       local wa = one("          - {context: $response.body, condition: '$[?@.id == 2]', type: jsonpath}\n")
       assert.is_true((run(wa, {}, { ["GET /v1/items/1"] = json_response(200, '[{"id": 1}, {"id": 2}]') })).ok)
-      assert.is_false((run(wa, {}, { ["GET /v1/items/1"] = json_response(200, '{"id": 2}') })).ok)
+      assert.is_false((run(wa, {}, { ["GET /v1/items/1"] = json_response(200, '[{"id": 1}]') })).ok)
+      -- an object context is tested itself
+      assert.is_true((run(wa, {}, { ["GET /v1/items/1"] = json_response(200, '{"id": 2}') })).ok)
     end)
 
     it("JavaScript-style JSONPath comparisons pass in lenient mode", function()
