@@ -137,8 +137,8 @@ describe("billing examples against the sandbox", function()
   end)
 
   it("runs the demo script (README command 1) to success", function()
-    local cmd = string.format("LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./%s/?.so;;' lua5.4 %srun.lua %s %s 2>&1",
-      os.getenv("ARAZZO_BUILD") or "build", BILLING, urls.AMBERFLO_URL, urls.STRIPE_URL)
+    local cmd = string.format("LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./%s/?.so;;' %s %srun.lua %s %s 2>&1",
+      os.getenv("ARAZZO_BUILD") or "build", jit and "luajit" or "lua5.4", BILLING, urls.AMBERFLO_URL, urls.STRIPE_URL)
     local p = assert(io.popen(cmd))
     local out = p:read("a")
     local ok = p:close()

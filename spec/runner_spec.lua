@@ -203,9 +203,11 @@ components:
             mid: {b: '', a: []}
             when: 1717459200000
 ]])
-      local r, log = run(w, { big = math.maxinteger }, { ["POST /v1/items"] = json_response(201, '{"id": 1}') })
+      -- LuaJIT numbers are doubles: its exact range ends at 2^53
+      local big, text = math.maxinteger or 9007199254740992, math.maxinteger and "9223372036854775807" or "9007199254740992"
+      local r, log = run(w, { big = big }, { ["POST /v1/items"] = json_response(201, '{"id": 1}') })
       assert.is_true(r.ok, r.error and r.error.message)
-      assert.equal('{"zeta":9223372036854775807,"alpha":[1,2.5,true,null],"mid":{"b":"","a":[]},"when":1717459200000}',
+      assert.equal('{"zeta":' .. text .. ',"alpha":[1,2.5,true,null],"mid":{"b":"","a":[]},"when":1717459200000}',
         log[1].body)
       assert.equal("application/json", log[1].headers["Content-Type"])
     end)

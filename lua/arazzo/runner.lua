@@ -28,7 +28,6 @@ local M = {}
 
 local type, pairs, ipairs, format, tostring, pcall = type, pairs, ipairs, string.format, tostring, pcall
 local now = core.now
-local null = core.null
 
 local OPTIONS = {
   auth = "table", hooks = "table", transport = "function", timeout = "number", max_steps = "number",
@@ -214,7 +213,7 @@ local function build_url_headers(step, request)
 end
 
 -- Assemble the request: params, body, hook, auth. Returns request, ctx.request.
-local function prepare(st, wf, step, ctx, info)
+local function prepare(st, step, ctx, info)
   local op = step.operation
   local pvals, err = eval_params(st, step, ctx)
   if not pvals then return nil, "expression", err end
@@ -305,7 +304,7 @@ end
 -- Send and judge one HTTP step. Returns a record and the step context.
 local function exec_http(st, wf, step, base, info, rec)
   local ctx = step_ctx(base)
-  local request, code, err = prepare(st, wf, step, ctx, info)
+  local request, code, err = prepare(st, step, ctx, info)
   if not request then
     rec.error = { code = code, message = err, step = step.id }
     return false, ctx
