@@ -64,6 +64,8 @@ static void client_release(client *c) {
   c->easy = NULL;
   if (c->hdrs) curl_slist_free_all(c->hdrs);
   c->hdrs = NULL;
+  if (c->safe) curl_slist_free_all(c->safe);
+  c->safe = NULL;
   arazzo_http_buf_free(&c->body);
   arazzo_http_buf_free(&c->head);
   arazzo_http_buf_free(&c->line);
@@ -142,9 +144,8 @@ static void client_option(lua_State *L, client *c) {
   } else if (!strcmp(k, "connect_timeout")) {
     c->connect_ms = arazzo_http_to_ms(L, -1, "http_client: connect_timeout");
   } else if (!strcmp(k, "max_redirects")) {
+    /* followed by http_request.c, never by libcurl */
     c->max_redirects = (long)opt_count(L, -1, "http_client: max_redirects", 0, 1000, "from 0 to 1000");
-    setopt_ok(L, curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, c->max_redirects > 0 ? 1L : 0L), k);
-    setopt_ok(L, curl_easy_setopt(e, CURLOPT_MAXREDIRS, c->max_redirects), k);
   } else if (!strcmp(k, "verify")) {
     long v;
     if (lua_type(L, -1) != LUA_TBOOLEAN)
@@ -165,6 +166,7 @@ static void client_option(lua_State *L, client *c) {
 static void client_defaults(lua_State *L, client *c) {
   CURL *e = c->easy;
   setopt_ok(L, curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L), "nosignal");
+  setopt_ok(L, curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L), "max_redirects");
 #if LIBCURL_VERSION_NUM >= 0x075500
   setopt_ok(L, curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"), "protocols");
   setopt_ok(L, curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"), "protocols");

@@ -24,6 +24,7 @@ typedef struct {
 typedef struct {
   CURL *easy;               /* NULL once closed */
   struct curl_slist *hdrs;  /* request headers of the current request */
+  struct curl_slist *safe;  /* the part of hdrs sent to another origin */
   hbuf body, head, line;    /* response body, final header block, scratch */
   size_t max_body;
   long connect_ms, max_redirects;
@@ -68,7 +69,8 @@ int arazzo_http_name_is(const char *n, size_t nl, const char *lit);
 int arazzo_http_fail(lua_State *L, const request *r, const char *code);
 /* Map a failed transfer to nil, "<METHOD url>: <what>", code. [-0,+3] */
 int arazzo_http_push_error(lua_State *L, client *c, const request *r, CURLcode rc);
-/* Push the response table of a completed transfer. [-0,+1] */
-void arazzo_http_push_response(lua_State *L, client *c);
+/* Push the response table of a completed transfer; us: the time of all the
+ * transfers of its redirect chain. [-0,+1] */
+void arazzo_http_push_response(lua_State *L, client *c, curl_off_t us);
 
 #endif

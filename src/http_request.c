@@ -110,11 +110,12 @@ static int add_pair(lua_State *L, client *c, lua_Integer i, int map, unsigned *s
   return add_header(L, c, n, nl, v, vl, seen);
 }
 
-/* Append a fixed header line; raises on out-of-memory (list kept). */
-static void add_fixed(lua_State *L, client *c, const char *line) {
-  struct curl_slist *s = curl_slist_append(c->hdrs, line);
+/* Append a header line to *list (owned by the client); raises on
+ * out-of-memory (list kept). */
+static void add_line(lua_State *L, struct curl_slist **list, const char *line) {
+  struct curl_slist *s = curl_slist_append(*list, line);
   if (!s) luaL_error(L, "not enough memory");
-  c->hdrs = s;
+  *list = s;
 }
 
 /* Build c->hdrs from the headers table (array of {name, value} pairs, in
@@ -150,8 +151,8 @@ static int build_headers(lua_State *L, client *c, const request *r, int send_bod
     lua_settop(L, top + fail);
     if (fail) return 1;
   }
-  if (!(seen & 2)) add_fixed(L, c, "Expect:");
-  if (send_body && !(seen & 1)) add_fixed(L, c, "Content-Type:");
+  if (!(seen & 2)) add_line(L, &c->hdrs, "Expect:");
+  if (send_body && !(seen & 1)) add_line(L, &c->hdrs, "Content-Type:");
   return 0;
 }
 
@@ -159,14 +160,14 @@ static int method_is(const request *r, const char *m) {
   return r->mlen == strlen(m) && memcmp(r->method, m, r->mlen) == 0;
 }
 
-/* 1 when the url starts with http:// or https:// (any case): libcurl
+/* 1 when u[0..ul) starts with http:// or https:// (any case): libcurl
  * would otherwise guess a scheme for "host/path". */
-static int has_scheme(const request *r) {
+static int has_scheme(const char *u, size_t ul) {
   static const char *const schemes[] = {"http://", "https://"};
   size_t k, i, n;
   for (k = 0; k < 2; k++) {
     n = strlen(schemes[k]);
-    for (i = 0; i < n && i < r->ulen && tolower((unsigned char)r->url[i]) == schemes[k][i]; i++) {
+    for (i = 0; i < n && i < ul && tolower((unsigned char)u[i]) == schemes[k][i]; i++) {
     }
     if (i == n) return 1;
   }
@@ -191,21 +192,183 @@ static void set_method(CURL *e, const request *r, int send_body) {
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
 }
 
+/* ---- redirects ------------------------------------------------------------
+ * Followed here rather than by libcurl: libcurl's own following resends
+ * every custom header (it drops only Authorization and Cookie) to whatever
+ * host a Location names, and 7.88 has no hook to change the header list
+ * between the hops of one transfer. */
+
+/* One request chain: what the next transfer sends and what it has cost. */
+typedef struct {
+  request req;      /* method and body of the next transfer */
+  const char *url;  /* its url (the request's, then libcurl's Location) */
+  struct curl_slist *hdrs; /* its header list: c->hdrs or c->safe */
+  int send_body;
+  int changed;      /* a redirect changed the method and dropped the body */
+  int foreign;      /* a redirect left the request url's origin */
+  long hops;        /* redirects followed */
+  curl_off_t us;    /* total time of the transfers so far */
+} chain;
+
+/* 1 when a and b are equal but for ASCII case (NULL equals nothing). */
+static int same_text(const char *a, const char *b) {
+  if (!a || !b) return 0;
+  for (; *a && tolower((unsigned char)*a) == tolower((unsigned char)*b); a++, b++) {
+  }
+  return *a == '\0' && *b == '\0';
+}
+
+/* 1 when libcurl can parse url b and it has the same origin (scheme, host,
+ * port with defaults filled in, IPv6 zone; scheme and host compared without
+ * ASCII case) as url a; 0 for another origin (and when a does not parse or
+ * memory runs out: the safe answer); -1 when b does not parse. C only. */
+static int same_origin(const char *a, const char *b) {
+  static const CURLUPart parts[] = {CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT, CURLUPART_ZONEID};
+  CURLU *ua = curl_url(), *ub = curl_url();
+  int same = ua && ub && curl_url_set(ua, CURLUPART_URL, a, 0) == CURLUE_OK;
+  size_t i;
+  if (ub && curl_url_set(ub, CURLUPART_URL, b, 0) != CURLUE_OK) same = -1;
+  for (i = 0; same == 1 && i < sizeof parts / sizeof parts[0]; i++) {
+    char *pa = NULL, *pb = NULL;
+    unsigned flags = parts[i] == CURLUPART_PORT ? CURLU_DEFAULT_PORT : 0;
+    CURLUcode ra = curl_url_get(ua, parts[i], &pa, flags), rb = curl_url_get(ub, parts[i], &pb, flags);
+    if (ra != rb || (ra == CURLUE_OK && !same_text(pa, pb))) same = 0;
+    curl_free(pa);
+    curl_free(pb);
+  }
+  curl_url_cleanup(ua);
+  curl_url_cleanup(ub);
+  return same;
+}
+
+/* Build c->safe, the header list sent once a chain has left the request
+ * url's origin: the caller's Accept, Accept-Language and User-Agent lines
+ * of c->hdrs, its Content-Type line (or the transport's empty one) while
+ * the method and body are unchanged, and an empty Expect. Everything else
+ * the caller set (keys, tokens, cookies, custom headers) is dropped.
+ * Raises on out-of-memory (the client owns the list). */
+static void build_safe(lua_State *L, client *c, int keep_type) {
+  struct curl_slist *s;
+  if (c->safe) curl_slist_free_all(c->safe);
+  c->safe = NULL;
+  for (s = c->hdrs; s; s = s->next) {
+    size_t nl = strcspn(s->data, ":;"); /* "Name: value" or "Name;" */
+    if (arazzo_http_name_is(s->data, nl, "accept") || arazzo_http_name_is(s->data, nl, "accept-language") ||
+        arazzo_http_name_is(s->data, nl, "user-agent") ||
+        (keep_type && arazzo_http_name_is(s->data, nl, "content-type")))
+      add_line(L, &c->safe, s->data);
+  }
+  add_line(L, &c->safe, "Expect:");
+}
+
+/* The method of the transfer after a redirect with status st (RFC 9110
+ * 15.4): 301 and 302 turn POST into GET, 303 turns anything but HEAD into a
+ * bodiless GET; every other status keeps the method and the body. */
+static void redirect_method(chain *ch, long st) {
+  request *q = &ch->req;
+  int to_get = ((st == 301 || st == 302) && method_is(q, "POST")) ||
+               (st == 303 && !method_is(q, "HEAD") && (ch->send_body || !method_is(q, "GET")));
+  if (!to_get) return;
+  q->method = "GET";
+  q->mlen = 3;
+  q->body = NULL;
+  q->blen = 0;
+  ch->send_body = 0;
+  ch->changed = 1;
+}
+
+/* Run the next transfer of ch with at most timeout_ms left. Pointers into
+ * Lua strings and the header list are dropped from the handle before it
+ * returns. Raises (out of memory) only before the transfer starts. */
+static CURLcode run_hop(lua_State *L, client *c, chain *ch, long timeout_ms) {
+  CURL *e = c->easy;
+  CURLcode rc;
+  curl_off_t us = 0;
+  if (curl_easy_setopt(e, CURLOPT_URL, ch->url) != CURLE_OK) luaL_error(L, "not enough memory");
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, ch->hdrs);
+  set_method(e, &ch->req, ch->send_body);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ch->req.connect_ms);
+  c->body.len = c->head.len = 0;
+  c->overflow = OV_NONE;
+  c->errbuf[0] = '\0';
+  rc = curl_easy_perform(e);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, (char *)NULL);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+  curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &us);
+  ch->us += us;
+  return rc;
+}
+
+/* After a completed transfer: CURLE_OK with ch->url NULL when the response
+ * is final (redirects off, or no Location libcurl would follow), or with
+ * ch set up for the transfer to its Location; or why the redirect is
+ * refused: CURLE_TOO_MANY_REDIRECTS, CURLE_UNSUPPORTED_PROTOCOL (not http
+ * or https), CURLE_URL_MALFORMAT. Raises on out-of-memory. */
+static CURLcode next_hop(lua_State *L, client *c, const request *r, chain *ch) {
+  char *to = NULL;
+  long st = 0;
+  int same;
+  ch->url = NULL;
+  if (c->max_redirects > 0) curl_easy_getinfo(c->easy, CURLINFO_REDIRECT_URL, &to);
+  if (!to) return CURLE_OK;
+  if (ch->hops >= c->max_redirects) return CURLE_TOO_MANY_REDIRECTS;
+  if (!has_scheme(to, strlen(to))) return CURLE_UNSUPPORTED_PROTOCOL;
+  if ((same = same_origin(r->url, to)) < 0) return CURLE_URL_MALFORMAT;
+  if (!same) ch->foreign = 1;
+  curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &st);
+  redirect_method(ch, st);
+  if (ch->foreign) {
+    build_safe(L, c, !ch->changed);
+    ch->hdrs = c->safe;
+  }
+  ch->hops++;
+  ch->url = to; /* libcurl's string: valid until the next transfer */
+  return CURLE_OK;
+}
+
+/* Run request r (headers in c->hdrs) and the redirects it leads to, all
+ * within r's timeout. Pushes the response table, or nil, message, code.
+ * Frees the header lists. [-0,+1|3] */
+static int run_chain(lua_State *L, client *c, const request *r, int send_body) {
+  chain ch;
+  CURLcode rc;
+  memset(&ch, 0, sizeof ch);
+  ch.req = *r;
+  ch.url = r->url;
+  ch.hdrs = c->hdrs;
+  ch.send_body = send_body;
+  do {
+    long left = r->timeout_ms - (long)(ch.us / 1000);
+    if (left <= 0) rc = CURLE_OPERATION_TIMEDOUT;
+    else if ((rc = run_hop(L, c, &ch, left)) == CURLE_OK) rc = next_hop(L, c, r, &ch);
+  } while (rc == CURLE_OK && ch.url);
+  curl_slist_free_all(c->hdrs);
+  curl_slist_free_all(c->safe);
+  c->hdrs = c->safe = NULL;
+  if (rc != CURLE_OK) return arazzo_http_push_error(L, c, r, rc);
+  arazzo_http_push_response(L, c, ch.us);
+  if (c->body.cap > KEEP_CAP) arazzo_http_buf_free(&c->body);
+  return 1;
+}
+
 /* client:request(req) -> response | nil, message, code. Raises on a closed
- * client and on malformed request tables (types, unknown fields). */
+ * client and on malformed request tables (types, unknown fields). With
+ * max_redirects > 0 the client follows redirects itself (run_chain): once a
+ * Location leaves the request url's origin, only the caller's Accept,
+ * Accept-Language, User-Agent and (method and body unchanged) Content-Type
+ * headers go on. */
 int arazzo_http_request(lua_State *L) {
   client *c = arazzo_http_check_open(L);
-  CURL *e = c->easy;
   request r;
   size_t i;
   int send_body;
-  CURLcode rc;
   parse_request(L, c, &r);
   for (i = 0; i < r.mlen && is_tchar((unsigned char)r.method[i]); i++) {
   }
   if (r.mlen == 0 || i < r.mlen)
     return lua_pushliteral(L, "invalid method"), arazzo_http_fail(L, &r, "http");
-  if (!has_scheme(&r))
+  if (!has_scheme(r.url, r.ulen))
     return lua_pushliteral(L, "url scheme must be http or https"), arazzo_http_fail(L, &r, "http");
   if (memchr(r.url, '\0', r.ulen))
     return lua_pushliteral(L, "malformed url"), arazzo_http_fail(L, &r, "http");
@@ -213,23 +376,5 @@ int arazzo_http_request(lua_State *L) {
     return lua_pushliteral(L, "a HEAD request cannot have a body"), arazzo_http_fail(L, &r, "http");
   send_body = r.body || method_is(&r, "POST") || method_is(&r, "PUT") || method_is(&r, "PATCH");
   if (build_headers(L, c, &r, send_body)) return arazzo_http_fail(L, &r, "http");
-  if (curl_easy_setopt(e, CURLOPT_URL, r.url) != CURLE_OK) return luaL_error(L, "not enough memory");
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->hdrs);
-  set_method(e, &r, send_body);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r.timeout_ms);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, r.connect_ms);
-  c->body.len = c->head.len = 0;
-  c->overflow = OV_NONE;
-  c->errbuf[0] = '\0';
-  rc = curl_easy_perform(e);
-  /* Drop pointers into Lua strings and the header list before anything
-   * else can run. */
-  curl_easy_setopt(e, CURLOPT_POSTFIELDS, (char *)NULL);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-  curl_slist_free_all(c->hdrs);
-  c->hdrs = NULL;
-  if (rc != CURLE_OK) return arazzo_http_push_error(L, c, &r, rc);
-  arazzo_http_push_response(L, c);
-  if (c->body.cap > KEEP_CAP) arazzo_http_buf_free(&c->body);
-  return 1;
+  return run_chain(L, c, &r, send_body);
 }

@@ -140,7 +140,8 @@ int arazzo_http_push_error(lua_State *L, client *c, const request *r, CURLcode r
     lua_pushstring(L, err ? "redirect refused: protocol not allowed (only http and https)"
                           : "protocol not allowed (only http and https)");
   } else if (rc == CURLE_URL_MALFORMAT) {
-    lua_pushliteral(L, "malformed url");
+    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &err);
+    lua_pushstring(L, err ? "redirect refused: malformed location" : "malformed url");
   } else if (is_tls_error(rc)) {
     code = "tls";
     lua_pushliteral(L, "tls: ");
@@ -196,15 +197,14 @@ static void push_headers(lua_State *L, client *c) {
   lua_settop(L, t);
 }
 
-/* Push the response table of a completed transfer. [-0,+1] */
-void arazzo_http_push_response(lua_State *L, client *c) {
+/* Push the response table of a completed transfer; us: the time of all the
+ * transfers of its redirect chain. [-0,+1] */
+void arazzo_http_push_response(lua_State *L, client *c, curl_off_t us) {
   long status = 0, ver = 0;
   char *url = NULL;
-  curl_off_t us = 0;
   curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(c->easy, CURLINFO_EFFECTIVE_URL, &url);
   curl_easy_getinfo(c->easy, CURLINFO_HTTP_VERSION, &ver);
-  curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME_T, &us);
   lua_createtable(L, 0, 6);
   lua_pushinteger(L, (lua_Integer)status);
   lua_setfield(L, -2, "status");
