@@ -506,6 +506,172 @@ describe("arazzo.http", function()
         assert.equal("http", code)
       end
     end)
+
+    it("refuse a Location libcurl cannot parse", function()
+      local c = core.http_client { max_redirects = 5 }
+      local res, err, code = c:request { url = srv.url .. "/redirect?to=http://[bad" }
+      assert.is_nil(res)
+      assert.equal("GET " .. srv.url .. "/redirect?...: redirect refused: malformed location", err)
+      assert.equal("http", code)
+    end)
+
+    it("do not follow a stale Location on the next request of the same client", function()
+      local c = core.http_client { max_redirects = 1 }
+      assert.equal(200, assert(c:request { url = srv.url .. "/redirect?to=/echo" }).status)
+      local res = assert(c:request { url = srv.url .. "/status/204" })
+      assert.equal(204, res.status)
+      assert.equal(srv.url .. "/status/204", res.url)
+    end)
+
+    it("keep the method and body except POST on 301/302 and anything but HEAD on 303 (RFC 9110)", function()
+      local c = core.http_client { max_redirects = 1 }
+      local function via(status, req)
+        req.url = srv.url .. "/redirect?status=" .. status .. "&to=/echo"
+        return req
+      end
+      for _, st in ipairs { 301, 302 } do
+        local e = echo(c:request(via(st, { method = "POST", body = "p" })))
+        assert.equal("GET", e.method)
+        assert.equal(0, e.body_len)
+        e = echo(c:request(via(st, { method = "PUT", body = "put-body" })))
+        assert.equal("PUT", e.method)
+        assert.equal("put-body", e.body)
+        e = echo(c:request(via(st, { method = "DELETE" })))
+        assert.equal("DELETE", e.method)
+      end
+      for _, m in ipairs { "PUT", "PATCH", "DELETE", "GET" } do
+        local e = echo(c:request(via(303, { method = m, body = "x" })))
+        assert.equal("GET", e.method)
+        assert.equal(0, e.body_len)
+      end
+      local res = assert(c:request(via(303, { method = "HEAD" })))
+      assert.equal(200, res.status)
+      assert.equal(srv.url .. "/echo", res.url)
+      assert.equal("application/json", res.headers["content-type"])
+      assert.equal("", res.body) -- still HEAD: a GET of /echo has a body
+      for _, st in ipairs { 307, 308 } do
+        local e = echo(c:request(via(st, { method = "PATCH", body = "patch-body" })))
+        assert.equal("PATCH", e.method)
+        assert.equal("patch-body", e.body)
+      end
+    end)
+
+    it("spend one timeout on the whole chain", function()
+      local c = core.http_client { max_redirects = 1 }
+      -- each transfer alone fits in 1 s, the two together do not
+      local res, err, code = c:request { url = srv.url .. "/redirect?ms=700&to=/slow%3Fms%3D700",
+        timeout = 1 }
+      assert.is_nil(res)
+      assert.equal("GET " .. srv.url .. "/redirect?...: timed out (limit 1000 ms)", err)
+      assert.equal("timeout", code)
+    end)
+  end)
+
+  describe("redirects to another origin", function()
+    local other -- a second server: same host, another port, so another origin
+    setup(function() other = server.start(SCRIPT) end)
+    teardown(function() server.stop(other) end)
+
+    --- Percent-encode s for a query value.
+    local function enc(s)
+      return (s:gsub("[^%w%-%._~/:]", function(ch) return string.format("%%%02X", ch:byte()) end))
+    end
+
+    local function headers()
+      return { { "X-Api-Key", "key-123" }, { "Authorization", "Bearer tok" }, { "Cookie", "sid=1" },
+        { "X-Custom", "c" }, { "Host2", "h" }, { "Accept", "application/json" },
+        { "Accept-Language", "fr" }, { "User-Agent", "ua/2" }, { "Content-Type", "text/x" } }
+    end
+
+    --- Assert the echo e saw none of the caller's secret or custom headers.
+    local function no_secrets(e)
+      for _, name in ipairs { "X-Api-Key", "Authorization", "Cookie", "X-Custom", "Host2" } do
+        assert.same({}, seen(e, name), name)
+      end
+    end
+
+    it("keep only Accept, Accept-Language, User-Agent and Content-Type", function()
+      local c = core.http_client { max_redirects = 2 }
+      local res = assert(c:request { url = srv.url .. "/redirect?to=" .. enc(other.url .. "/echo"),
+        headers = headers() })
+      assert.equal(other.url .. "/echo", res.url)
+      local e = echo(res)
+      no_secrets(e)
+      assert.same({ "application/json" }, seen(e, "Accept"))
+      assert.same({ "fr" }, seen(e, "Accept-Language"))
+      assert.same({ "ua/2" }, seen(e, "User-Agent"))
+      assert.same({ "text/x" }, seen(e, "Content-Type"))
+      assert.same({}, seen(e, "Expect"))
+      -- the name -> value form of headers too
+      e = echo(c:request { url = srv.url .. "/redirect?to=" .. enc(other.url .. "/echo"),
+        headers = { ["X-Api-Key"] = "key-123", Accept = "text/plain" } })
+      assert.same({}, seen(e, "X-Api-Key"))
+      assert.same({ "text/plain" }, seen(e, "Accept"))
+    end)
+
+    it("keep every caller header on the same origin (scheme and host case, default port)", function()
+      local c = core.http_client { max_redirects = 2 }
+      local upper = srv.url:gsub("^http://", "HTTP://")
+      for _, to in ipairs { "/echo", srv.url .. "/echo", upper .. "/echo" } do
+        local e = echo(c:request { url = srv.url .. "/redirect?to=" .. enc(to), headers = headers() })
+        assert.same({ "key-123" }, seen(e, "X-Api-Key"))
+        assert.same({ "Bearer tok" }, seen(e, "Authorization"))
+        assert.same({ "sid=1" }, seen(e, "Cookie"))
+        assert.same({ "c" }, seen(e, "X-Custom"))
+      end
+      -- through a proxy: a.invalid and A.INVALID:80 are one origin, b.invalid another
+      c = core.http_client { max_redirects = 2, proxy = srv.url }
+      local e = echo(c:request { url = "http://a.invalid/redirect?to=" .. enc("http://A.INVALID:80/echo"),
+        headers = headers() })
+      assert.equal("http://A.INVALID/echo", e.target) -- libcurl omits the default port
+      assert.same({ "key-123" }, seen(e, "X-Api-Key"))
+      e = echo(c:request { url = "http://a.invalid/redirect?to=" .. enc("http://b.invalid/echo"),
+        headers = headers() })
+      assert.equal("http://b.invalid/echo", e.target)
+      no_secrets(e)
+      assert.same({ "application/json" }, seen(e, "Accept"))
+    end)
+
+    it("keep the body and its Content-Type on 307, drop both when 303 makes a GET", function()
+      local c = core.http_client { max_redirects = 1 }
+      local url = srv.url .. "/redirect?status=307&to=" .. enc(other.url .. "/echo")
+      local e = echo(c:request { method = "POST", url = url, body = "keep", headers = headers() })
+      assert.equal("POST", e.method)
+      assert.equal("keep", e.body)
+      assert.same({ "text/x" }, seen(e, "Content-Type"))
+      no_secrets(e)
+      -- no caller Content-Type: libcurl still adds none of its own
+      e = echo(c:request { method = "POST", url = url, body = "raw", headers = { { "X-Api-Key", "k" } } })
+      assert.equal("raw", e.body)
+      assert.same({}, seen(e, "Content-Type"))
+      assert.same({}, seen(e, "X-Api-Key"))
+      url = srv.url .. "/redirect?status=303&to=" .. enc(other.url .. "/echo")
+      e = echo(c:request { method = "POST", url = url, body = "gone", headers = headers() })
+      assert.equal("GET", e.method)
+      assert.equal(0, e.body_len)
+      assert.same({}, seen(e, "Content-Type"))
+      assert.same({ "application/json" }, seen(e, "Accept"))
+      no_secrets(e)
+    end)
+
+    it("do not restore the headers when the chain comes back to the first origin", function()
+      local c = core.http_client { max_redirects = 2 }
+      local back = other.url .. "/redirect?to=" .. enc(srv.url .. "/echo")
+      local res = assert(c:request { url = srv.url .. "/redirect?to=" .. enc(back), headers = headers() })
+      assert.equal(srv.url .. "/echo", res.url)
+      local e = echo(res)
+      no_secrets(e)
+      assert.same({ "fr" }, seen(e, "Accept-Language"))
+    end)
+
+    it("still count, and refuse, redirects past max_redirects", function()
+      local c = core.http_client { max_redirects = 1 }
+      local back = other.url .. "/redirect?to=" .. enc(srv.url .. "/echo")
+      local res, err, code = c:request { url = srv.url .. "/redirect?to=" .. enc(back) }
+      assert.is_nil(res)
+      assert.equal("GET " .. srv.url .. "/redirect?...: too many redirects (max_redirects 1)", err)
+      assert.equal("http", code)
+    end)
   end)
 
   describe("proxies", function()

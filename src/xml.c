@@ -1,5 +1,4 @@
-/* xml.c: XPath 1.0 criteria (compiled once, evaluated per response) and XML
- * payload replacement, through libxml2 with entities and DTDs refused.
+/* xml.c: XPath 1.0 criteria via libxml2 (no entities, no DTDs): compiled once, evaluated per response.
  * Licence: MIT (see LICENSE). */
 #include <math.h>
 #include <stdio.h>
@@ -8,50 +7,17 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
-#include <libxml/xmlsave.h>
-#include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
-#include "arazzo.h"
+#include "xml_internal.h"
 
-#define XPATH_MT "arazzo.xml.XPath"
 #define GUARD_MT "arazzo.xml.Guard"
 #define MAX_XML (16 * 1024 * 1024)   /* bytes of XML text accepted */
-#define MAX_EXPR 16384               /* bytes of XPath expression */
 #define MAX_RESULT (64 * 1024 * 1024) /* bytes of node-set strings from eval */
 #define OP_LIMIT 50000000UL          /* XPath evaluation steps */
 
-/* First error libxml2 reported during one call; filled by C callbacks only. */
-typedef struct {
-  int set, line, col, offset;
-  char msg[256];
-} xerr;
-
-/* Every libxml2 object one call creates: a Lua userdata owns them, so a Lua
- * error (out of memory while building results) leaks nothing. */
-typedef struct {
-  xmlParserCtxtPtr pctx;
-  xmlDocPtr doc;
-  xmlXPathContextPtr ctx;
-  xmlXPathCompExprPtr comp; /* only when compiled for this call */
-  xmlXPathObjectPtr obj;
-  xmlBufferPtr buf;
-  xmlChar *tmp;
-} guard;
-
-typedef struct {
-  xmlXPathCompExprPtr comp;
-} xpath_ud;
-
-/* The thread's libxml2 error handlers, saved while ours are installed. */
-typedef struct {
-  xmlStructuredErrorFunc serr;
-  void *sctx;
-  xmlGenericErrorFunc gerr;
-  void *gctx;
-} saved_handlers;
-
-static void set_err(xerr *e, const char *msg, int line, int col, int offset) {
+/* Keep the first error of a call in e; trims trailing newlines. C only. */
+void arazzo_xml_set_err(xerr *e, const char *msg, int line, int col, int offset) {
   size_t n;
   if (e->set) return;
   e->set = 1;
@@ -65,7 +31,8 @@ static void set_err(xerr *e, const char *msg, int line, int col, int offset) {
 
 /* Structured error handler: keeps the first error, never calls Lua. */
 static void on_error(void *ud, xmlErrorPtr err) {
-  if (err && err->level >= XML_ERR_ERROR) set_err((xerr *)ud, err->message, err->line, err->int2, err->int1);
+  if (err && err->level >= XML_ERR_ERROR)
+    arazzo_xml_set_err((xerr *)ud, err->message, err->line, err->int2, err->int1);
 }
 
 static void on_generic(void *ud, const char *msg, ...) {
@@ -73,9 +40,9 @@ static void on_generic(void *ud, const char *msg, ...) {
   (void)msg;
 }
 
-/* Route libxml2's messages of this thread into e until restore(). No Lua
- * call may happen in between (e lives in the caller's C frame). */
-static void capture(saved_handlers *h, xerr *e) {
+/* Route libxml2's messages of this thread into e until arazzo_xml_restore().
+ * No Lua call may happen in between (e lives in the caller's C frame). */
+void arazzo_xml_capture(saved_handlers *h, xerr *e) {
   h->serr = xmlStructuredError;
   h->sctx = xmlStructuredErrorContext;
   h->gerr = xmlGenericError;
@@ -84,7 +51,8 @@ static void capture(saved_handlers *h, xerr *e) {
   xmlSetGenericErrorFunc(NULL, on_generic);
 }
 
-static void restore(const saved_handlers *h) {
+/* Put back the handlers arazzo_xml_capture saved. */
+void arazzo_xml_restore(const saved_handlers *h) {
   xmlSetStructuredErrorFunc(h->sctx, h->serr);
   xmlSetGenericErrorFunc(h->gctx, h->gerr);
 }
@@ -95,7 +63,7 @@ static void restore(const saved_handlers *h) {
 static void refuse_entity(xmlParserCtxtPtr p) {
   xerr *e = (xerr *)p->_private;
   int line = p->input ? p->input->line : 0, col = p->input ? p->input->col : 0;
-  set_err(e, "entity declarations are not allowed", line, col, 0);
+  arazzo_xml_set_err(e, "entity declarations are not allowed", line, col, 0);
   xmlStopParser(p);
 }
 
@@ -109,7 +77,8 @@ static void on_unparsed_decl(void *ctx, const xmlChar *name, const xmlChar *pub,
   refuse_entity((xmlParserCtxtPtr)ctx);
 }
 
-static void guard_release(guard *g) {
+/* Free every libxml2 object g owns; idempotent. */
+void arazzo_xml_guard_release(guard *g) {
   if (g->tmp) xmlFree(g->tmp);
   if (g->buf) xmlBufferFree(g->buf);
   if (g->obj) xmlXPathFreeObject(g->obj);
@@ -121,12 +90,12 @@ static void guard_release(guard *g) {
 }
 
 static int l_guard_gc(lua_State *L) {
-  guard_release((guard *)luaL_checkudata(L, 1, GUARD_MT));
+  arazzo_xml_guard_release((guard *)luaL_checkudata(L, 1, GUARD_MT));
   return 0;
 }
 
 /* Push a new, empty guard. [-0,+1] */
-static guard *new_guard(lua_State *L) {
+guard *arazzo_xml_new_guard(lua_State *L) {
   guard *g = (guard *)lua_newuserdata(L, sizeof *g);
   memset(g, 0, sizeof *g);
   luaL_getmetatable(L, GUARD_MT);
@@ -134,15 +103,15 @@ static guard *new_guard(lua_State *L) {
   return g;
 }
 
-/* Parse s[0..n) into g->doc (C only; call between capture/restore).
- * Returns 0 and fills e on failure. */
+/* Parse s[0..n) into g->doc (C only; call between arazzo_xml_capture and
+ * arazzo_xml_restore). Returns 0 and fills e on failure. */
 static int parse_doc(guard *g, const char *s, size_t n, xerr *e) {
   if (n > MAX_XML) {
-    set_err(e, "document larger than 16 MiB", 0, 0, 0);
+    arazzo_xml_set_err(e, "document larger than 16 MiB", 0, 0, 0);
     return 0;
   }
   if (!(g->pctx = xmlNewParserCtxt())) {
-    set_err(e, "out of memory", 0, 0, 0);
+    arazzo_xml_set_err(e, "out of memory", 0, 0, 0);
     return 0;
   }
   g->pctx->_private = e;
@@ -152,7 +121,7 @@ static int parse_doc(guard *g, const char *s, size_t n, xerr *e) {
    * default depth and size limits stay on), no network. */
   g->doc = xmlCtxtReadMemory(g->pctx, s, (int)n, NULL, NULL, XML_PARSE_NONET);
   if (g->doc && !e->set) return 1;
-  set_err(e, "not well-formed", 0, 0, 0);
+  arazzo_xml_set_err(e, "not well-formed", 0, 0, 0);
   return 0;
 }
 
@@ -188,18 +157,19 @@ static void push_err(lua_State *L, const char *prefix, const xerr *e, int with_p
 }
 
 /* nil, message, code. [-0,+3] */
-static int fail(lua_State *L, const char *prefix, const xerr *e, int with_pos, const char *code) {
+int arazzo_xml_fail(lua_State *L, const char *prefix, const xerr *e, int with_pos, const char *code) {
   lua_pushnil(L);
   push_err(L, prefix, e, with_pos);
   lua_pushstring(L, code);
   return 3;
 }
 
-/* Compile expr into *out (C only, between capture/restore); 0 on error. */
-static int compile_expr(const char *expr, xmlXPathCompExprPtr *out, xerr *e) {
+/* Compile expr into *out (C only, between arazzo_xml_capture and
+ * arazzo_xml_restore); 0 on error. */
+int arazzo_xml_compile(const char *expr, xmlXPathCompExprPtr *out, xerr *e) {
   xmlXPathContextPtr ctx = xmlXPathNewContext(NULL); /* gives the compiler its depth limit */
   if (!ctx) {
-    set_err(e, "out of memory", 0, 0, 0);
+    arazzo_xml_set_err(e, "out of memory", 0, 0, 0);
     return 0;
   }
   *out = xmlXPathCtxtCompile(ctx, (const xmlChar *)expr);
@@ -207,12 +177,12 @@ static int compile_expr(const char *expr, xmlXPathCompExprPtr *out, xerr *e) {
   if (*out && !e->set) return 1;
   if (*out) xmlXPathFreeCompExpr(*out);
   *out = NULL;
-  set_err(e, "invalid expression", 0, 0, -1);
+  arazzo_xml_set_err(e, "invalid expression", 0, 0, -1);
   return 0;
 }
 
 /* Push "xpath: <msg>[ at offset N] in '<expr>'". [-0,+1] */
-static void push_compile_err(lua_State *L, const char *expr, const xerr *e) {
+void arazzo_xml_push_compile_err(lua_State *L, const char *expr, const xerr *e) {
   size_t n = strlen(expr);
   int parts = 4;
   push_err(L, "xpath", e, 0);
@@ -249,9 +219,9 @@ static int l_xpath(lua_State *L) {
   int ok;
   check_ns(L, 2);
   memset(&e, 0, sizeof e);
-  if (strlen(expr) != n) set_err(&e, "expression contains NUL", 0, 0, -1);
-  else if (n > MAX_EXPR) set_err(&e, "expression longer than 16384 bytes", 0, 0, -1);
-  if (e.set) return fail(L, "xpath", &e, 0, "xpath");
+  if (strlen(expr) != n) arazzo_xml_set_err(&e, "expression contains NUL", 0, 0, -1);
+  else if (n > MAX_EXPR) arazzo_xml_set_err(&e, "expression longer than 16384 bytes", 0, 0, -1);
+  if (e.set) return arazzo_xml_fail(L, "xpath", &e, 0, "xpath");
   x = (xpath_ud *)lua_newuserdata(L, sizeof *x);
   x->comp = NULL;
   luaL_getmetatable(L, XPATH_MT);
@@ -264,12 +234,12 @@ static int l_xpath(lua_State *L) {
     lua_rawseti(L, -2, 2);
   }
   lua_setuservalue(L, -2);
-  capture(&h, &e);
-  ok = compile_expr(expr, &x->comp, &e);
-  restore(&h);
+  arazzo_xml_capture(&h, &e);
+  ok = arazzo_xml_compile(expr, &x->comp, &e);
+  arazzo_xml_restore(&h);
   if (!ok) {
     lua_pushnil(L);
-    push_compile_err(L, expr, &e);
+    arazzo_xml_push_compile_err(L, expr, &e);
     lua_pushliteral(L, "xpath");
     return 3;
   }
@@ -309,40 +279,41 @@ static void register_user_ns(lua_State *L, int idx, xmlXPathContextPtr ctx) {
 /* Parse text and prepare g->ctx for evaluating the XPath at xidx: the
  * document's namespaces, then the XPath's own. Returns 0 with nil, msg,
  * "xml" pushed on a parse error. */
-static int prepare(lua_State *L, guard *g, int xidx, const char *text, size_t n) {
+int arazzo_xml_prepare(lua_State *L, guard *g, int xidx, const char *text, size_t n) {
   xerr e;
   saved_handlers h;
   int ok;
   memset(&e, 0, sizeof e);
-  capture(&h, &e);
+  arazzo_xml_capture(&h, &e);
   ok = parse_doc(g, text, n, &e);
   if (ok && !(g->ctx = xmlXPathNewContext(g->doc))) {
-    set_err(&e, "out of memory", 0, 0, 0);
+    arazzo_xml_set_err(&e, "out of memory", 0, 0, 0);
     ok = 0;
   }
   if (ok) {
     g->ctx->opLimit = OP_LIMIT;
     register_doc_ns(g->ctx, g->doc);
   }
-  restore(&h);
-  if (!ok) return fail(L, "xml", &e, 1, "xml"), 0;
+  arazzo_xml_restore(&h);
+  if (!ok) return arazzo_xml_fail(L, "xml", &e, 1, "xml"), 0;
   if (xidx) register_user_ns(L, xidx, g->ctx);
   return 1;
 }
 
-/* Evaluate comp in g->ctx into g->obj (C only, between capture/restore). */
-static int run_eval(guard *g, xmlXPathCompExprPtr comp, xerr *e) {
+/* Evaluate comp in g->ctx into g->obj (C only, between arazzo_xml_capture
+ * and arazzo_xml_restore). */
+int arazzo_xml_run_eval(guard *g, xmlXPathCompExprPtr comp, xerr *e) {
   g->obj = xmlXPathCompiledEval(comp, g->ctx);
   if (g->obj && !e->set) return 1;
-  set_err(e, "evaluation failed", 0, 0, -1);
+  arazzo_xml_set_err(e, "evaluation failed", 0, 0, -1);
   return 0;
 }
 
 /* nil, "xpath: <msg> in '<expr>'", "xpath" for an evaluation error. [-0,+3] */
-static int fail_eval_expr(lua_State *L, const char *expr, xerr *e) {
+int arazzo_xml_fail_eval_expr(lua_State *L, const char *expr, xerr *e) {
   e->offset = -1;
   lua_pushnil(L);
-  push_compile_err(L, expr, e);
+  arazzo_xml_push_compile_err(L, expr, e);
   lua_pushliteral(L, "xpath");
   return 3;
 }
@@ -351,7 +322,7 @@ static int fail_eval_expr(lua_State *L, const char *expr, xerr *e) {
 static int fail_eval(lua_State *L, int xidx, xerr *e) {
   lua_getuservalue(L, xidx);
   lua_rawgeti(L, -1, 1);
-  return fail_eval_expr(L, lua_tostring(L, -1), e);
+  return arazzo_xml_fail_eval_expr(L, lua_tostring(L, -1), e);
 }
 
 static void push_number(lua_State *L, double d) {
@@ -369,12 +340,12 @@ static int push_nodeset(lua_State *L, guard *g, xerr *e) {
   lua_createtable(L, cnt, 0);
   arazzo_mark_array(L, -1);
   for (i = 0; i < cnt; i++) {
-    capture(&h, e);
+    arazzo_xml_capture(&h, e);
     g->tmp = xmlXPathCastNodeToString(ns->nodeTab[i]);
-    restore(&h);
-    if (!g->tmp) set_err(e, "out of memory", 0, 0, -1);
+    arazzo_xml_restore(&h);
+    if (!g->tmp) arazzo_xml_set_err(e, "out of memory", 0, 0, -1);
     else if ((total += strlen((const char *)g->tmp)) > MAX_RESULT)
-      set_err(e, "node-set strings exceed 64 MiB", 0, 0, -1);
+      arazzo_xml_set_err(e, "node-set strings exceed 64 MiB", 0, 0, -1);
     if (e->set) {
       lua_pop(L, 1);
       return 0;
@@ -403,7 +374,7 @@ static int push_result(lua_State *L, guard *g, xerr *e) {
     lua_pushstring(L, o->stringval ? (const char *)o->stringval : "");
     return 1;
   default:
-    set_err(e, "unsupported result type", 0, 0, -1);
+    arazzo_xml_set_err(e, "unsupported result type", 0, 0, -1);
     return 0;
   }
 }
@@ -414,17 +385,17 @@ static int l_eval(lua_State *L) {
   xpath_ud *x = (xpath_ud *)luaL_checkudata(L, 1, XPATH_MT);
   size_t n;
   const char *text = luaL_checklstring(L, 2, &n);
-  guard *g = new_guard(L);
+  guard *g = arazzo_xml_new_guard(L);
   xerr e;
   saved_handlers h;
   int ok;
-  if (!prepare(L, g, 1, text, n)) return guard_release(g), 3;
+  if (!arazzo_xml_prepare(L, g, 1, text, n)) return arazzo_xml_guard_release(g), 3;
   memset(&e, 0, sizeof e);
-  capture(&h, &e);
-  ok = run_eval(g, x->comp, &e);
-  restore(&h);
+  arazzo_xml_capture(&h, &e);
+  ok = arazzo_xml_run_eval(g, x->comp, &e);
+  arazzo_xml_restore(&h);
   if (ok) ok = push_result(L, g, &e);
-  guard_release(g);
+  arazzo_xml_guard_release(g);
   return ok ? 1 : fail_eval(L, 1, &e);
 }
 
@@ -434,232 +405,27 @@ static int l_test(lua_State *L) {
   xpath_ud *x = (xpath_ud *)luaL_checkudata(L, 1, XPATH_MT);
   size_t n;
   const char *text = luaL_checklstring(L, 2, &n);
-  guard *g = new_guard(L);
+  guard *g = arazzo_xml_new_guard(L);
   xerr e;
   saved_handlers h;
   int r;
-  if (!prepare(L, g, 1, text, n)) return guard_release(g), 3;
+  if (!arazzo_xml_prepare(L, g, 1, text, n)) return arazzo_xml_guard_release(g), 3;
   memset(&e, 0, sizeof e);
-  capture(&h, &e);
+  arazzo_xml_capture(&h, &e);
   r = xmlXPathCompiledEvalToBoolean(x->comp, g->ctx);
-  restore(&h);
-  guard_release(g);
+  arazzo_xml_restore(&h);
+  arazzo_xml_guard_release(g);
   if (r < 0 || e.set) {
-    set_err(&e, "evaluation failed", 0, 0, -1);
+    arazzo_xml_set_err(&e, "evaluation failed", 0, 0, -1);
     return fail_eval(L, 1, &e);
   }
   lua_pushboolean(L, r);
   return 1;
 }
 
-/* Offset of the first byte of s that is not valid UTF-8 encoding an XML
- * 1.0 Char, or -1. */
-static long bad_xml_char(const unsigned char *s, size_t n) {
-  size_t i = 0, len, k;
-  unsigned long cp;
-  while (i < n) {
-    unsigned c = s[i];
-    if (c < 0x80) {
-      if (c < 0x20 && c != 0x9 && c != 0xA && c != 0xD) return (long)i;
-      i++;
-      continue;
-    }
-    if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07;
-    else return (long)i;
-    if (n - i < len) return (long)i;
-    for (k = 1; k < len; k++) {
-      if ((s[i + k] & 0xC0) != 0x80) return (long)i;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF)
-      return (long)i;
-    i += len;
-  }
-  return -1;
-}
-
-/* Why the first node in ns cannot be replaced, or NULL when all can. */
-static const char *unreplaceable(xmlNodeSetPtr ns) {
-  int i;
-  for (i = 0; i < ns->nodeNr; i++) {
-    switch (ns->nodeTab[i]->type) {
-    case XML_ELEMENT_NODE: case XML_ATTRIBUTE_NODE: case XML_TEXT_NODE: case XML_CDATA_SECTION_NODE:
-      break;
-    case XML_COMMENT_NODE: return "selected a comment (only elements, attributes and text can be replaced)";
-    case XML_PI_NODE: return "selected a processing instruction (only elements, attributes and text can be replaced)";
-    case XML_NAMESPACE_DECL: return "selected a namespace node (only elements, attributes and text can be replaced)";
-    default: return "selected the document node (only elements, attributes and text can be replaced)";
-    }
-  }
-  return NULL;
-}
-
-/* Replace the text of every node in ns with v (literal text, escaped on
- * output), last in document order first, so a replaced ancestor never
- * frees a node still to be visited. C only. */
-static int replace_nodes(guard *g, xmlNodeSetPtr ns, const char *v, size_t vl, xerr *e) {
-  int i;
-  xmlNodePtr nd, t;
-  xmlXPathNodeSetSort(ns);
-  for (i = ns->nodeNr - 1; i >= 0; i--) {
-    nd = ns->nodeTab[i];
-    if (nd->type == XML_ELEMENT_NODE) {
-      xmlNodeSetContent(nd, NULL);
-      t = xmlNewDocTextLen(g->doc, (const xmlChar *)v, (int)vl);
-      if (t && !xmlAddChild(nd, t)) xmlFreeNode(t), t = NULL;
-      if (!t) break;
-    } else if (nd->type == XML_ATTRIBUTE_NODE) {
-      if (!xmlSetNsProp(nd->parent, ((xmlAttrPtr)nd)->ns, nd->name, (const xmlChar *)v)) break;
-    } else {
-      xmlNodeSetContentLen(nd, (const xmlChar *)v, (int)vl);
-    }
-  }
-  /* Nodes freed above are still listed; freeing the set would read them
-   * (it looks for namespace copies, which unreplaceable() excluded). */
-  ns->nodeNr = 0;
-  if (i < 0) return 1;
-  set_err(e, "out of memory", 0, 0, -1);
-  return 0;
-}
-
-/* Serialise g->doc without an XML declaration into g->buf, in the
- * document's encoding (UTF-8 when it declares none). C only. */
-static int serialize(guard *g, xerr *e) {
-  xmlSaveCtxtPtr s;
-  const char *enc = g->doc->encoding ? (const char *)g->doc->encoding : "UTF-8";
-  if (!(g->buf = xmlBufferCreate()) || !(s = xmlSaveToBuffer(g->buf, enc, XML_SAVE_NO_DECL))) {
-    set_err(e, "out of memory", 0, 0, 0);
-    return 0;
-  }
-  if (xmlSaveDoc(s, g->doc) < 0) set_err(e, "cannot serialise the document", 0, 0, 0);
-  if (xmlSaveClose(s) < 0) set_err(e, "cannot serialise the document", 0, 0, 0);
-  return !e->set;
-}
-
-static int is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Length of the input's UTF-8 BOM, XML declaration and the whitespace
- * after it (copied verbatim into the output), or 0 without a declaration. */
-static size_t decl_len(const char *s, size_t n) {
-  size_t i = (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) ? 3 : 0;
-  if (n - i < 6 || memcmp(s + i, "<?xml", 5) != 0 || !is_space(s[i + 5])) return 0;
-  for (i += 5; i + 1 < n && !(s[i] == '?' && s[i + 1] == '>'); i++) {
-  }
-  if (i + 1 >= n) return 0;
-  for (i += 2; i < n && is_space(s[i]); i++) {
-  }
-  return i;
-}
-
-/* nil, "xml_replace: xpath '<expr>' <what>", "xml". [-0,+3] */
-static int fail_replace(lua_State *L, const char *expr, const char *what) {
-  lua_pushnil(L);
-  lua_pushfstring(L, "xml_replace: xpath '%s' %s", expr, what);
-  lua_pushliteral(L, "xml");
-  return 3;
-}
-
-/* Compile or fetch the XPath at argument 2 into *comp. Returns 0 with
- * nil, msg, "xpath" pushed when a string does not compile. */
-static int replace_xpath(lua_State *L, guard *g, const char **expr, xmlXPathCompExprPtr *comp) {
-  xerr e;
-  saved_handlers h;
-  int ok;
-  if (lua_type(L, 2) != LUA_TSTRING) {
-    *comp = ((xpath_ud *)luaL_checkudata(L, 2, XPATH_MT))->comp;
-    lua_getuservalue(L, 2);
-    lua_rawgeti(L, -1, 1);
-    *expr = lua_tostring(L, -1); /* kept alive by the XPath's uservalue */
-    lua_pop(L, 2);
-    return 1;
-  }
-  *expr = lua_tostring(L, 2);
-  memset(&e, 0, sizeof e);
-  if (strlen(*expr) != lua_rawlen(L, 2)) set_err(&e, "expression contains NUL", 0, 0, -1);
-  else if (lua_rawlen(L, 2) > MAX_EXPR) set_err(&e, "expression longer than 16384 bytes", 0, 0, -1);
-  if (e.set) return fail(L, "xpath", &e, 0, "xpath"), 0;
-  capture(&h, &e);
-  ok = compile_expr(*expr, &g->comp, &e);
-  restore(&h);
-  if (!ok) {
-    lua_pushnil(L);
-    push_compile_err(L, *expr, &e);
-    lua_pushliteral(L, "xpath");
-    return 0;
-  }
-  *comp = g->comp;
-  return 1;
-}
-
-/* Evaluate, check and replace (C only); returns 0 with e filled or with
- * *what set to the reason the selection cannot be replaced. */
-static int do_replace(guard *g, xmlXPathCompExprPtr comp, const char *v, size_t vl, xerr *e,
-                      const char **what) {
-  xmlNodeSetPtr ns;
-  saved_handlers h;
-  int ok = 0;
-  const char *bad;
-  capture(&h, e);
-  if (!run_eval(g, comp, e)) goto done;
-  ns = g->obj->nodesetval;
-  if (g->obj->type != XPATH_NODESET) *what = "does not select nodes";
-  else if (!ns || ns->nodeNr == 0) *what = "selected no node";
-  else if ((bad = unreplaceable(ns)) != NULL) *what = bad;
-  else ok = replace_nodes(g, ns, v, vl, e) && serialize(g, e);
-done:
-  restore(&h);
-  return ok;
-}
-
-/* core.xml_replace(xml, xpath, value) -> new xml text where every node
- * the XPath (string or compiled) selects has its text (element, text,
- * CDATA) or value (attribute) replaced by value; or nil, msg,
- * "xml"|"xpath" (no match, unparsable XML, bad expression, bad value).
- * Raises on argument types. */
-static int l_xml_replace(lua_State *L) {
-  size_t n, vl, len;
-  const char *text = luaL_checklstring(L, 1, &n), *v = luaL_checklstring(L, 3, &vl), *expr, *what = NULL;
-  const char *out;
-  char where[96];
-  xmlXPathCompExprPtr comp;
-  guard *g;
-  xerr e;
-  long bad = bad_xml_char((const unsigned char *)v, vl);
-  if (lua_type(L, 2) != LUA_TSTRING) luaL_checkudata(L, 2, XPATH_MT);
-  if (bad >= 0) {
-    snprintf(where, sizeof where, "xml_replace: value is not valid XML text (byte %ld)", bad + 1);
-    lua_pushnil(L);
-    lua_pushstring(L, where);
-    lua_pushliteral(L, "xml");
-    return 3;
-  }
-  g = new_guard(L);
-  if (!replace_xpath(L, g, &expr, &comp)) return guard_release(g), 3;
-  if (!prepare(L, g, lua_type(L, 2) == LUA_TSTRING ? 0 : 2, text, n)) return guard_release(g), 3;
-  memset(&e, 0, sizeof e);
-  if (!do_replace(g, comp, v, vl, &e, &what)) {
-    int r = what ? fail_replace(L, expr, what) : fail_eval_expr(L, expr, &e);
-    guard_release(g);
-    return r;
-  }
-  out = (const char *)xmlBufferContent(g->buf);
-  len = (size_t)xmlBufferLength(g->buf);
-  if (len && out[len - 1] == '\n' && !(n && text[n - 1] == '\n')) len--;
-  lua_pushlstring(L, text, decl_len(text, n));
-  lua_pushlstring(L, out, len);
-  lua_concat(L, 2);
-  guard_release(g);
-  return 1;
-}
-
 static const luaL_Reg xpath_meta[] = {{"__gc", l_xpath_gc}, {"__tostring", l_xpath_tostring}, {NULL, NULL}};
 static const luaL_Reg xpath_methods[] = {{"test", l_test}, {"eval", l_eval}, {NULL, NULL}};
-static const luaL_Reg xml_funcs[] = {{"xpath", l_xpath}, {"xml_replace", l_xml_replace}, {NULL, NULL}};
+static const luaL_Reg xml_funcs[] = {{"xpath", l_xpath}, {"xml_replace", arazzo_xml_replace}, {NULL, NULL}};
 
 /* Register core.xpath / core.xml_replace and the XPath and guard
  * metatables; initialise libxml2 (idempotent). [-0,+0] */

@@ -18,6 +18,7 @@ Endpoints (any method unless noted):
                      without bytes= a small gzip-encoded text
   /redirect?to=URL&status=S   redirect (default 302) to URL
   /redirect?n=K      a chain of K redirects ending at /echo
+                     (both forms: &ms=N sleeps N ms before answering)
   /headers           repeated X-Multi headers and two Set-Cookie headers
   /retry-after?value=V  429 with Retry-After: V
   /early             a 103 Early Hints interim response, then 200
@@ -129,6 +130,7 @@ class Handler(BaseHTTPRequestHandler):
             raw = (b"\0" * int(q["bytes"])) if "bytes" in q else b"hello, gzip world\n" * 4
             self.reply(200, gzip.compress(raw), "text/plain", [("Content-Encoding", "gzip")])
         elif path == "/redirect":
+            time.sleep(int(q.get("ms", "0")) / 1000.0)
             if "n" in q:
                 n = int(q["n"])
                 to = "/echo" if n <= 1 else "/redirect?n=%d" % (n - 1)

@@ -1,0 +1,76 @@
+/* http_internal.h: private declarations shared by http.c, http_request.c and http_response.c.
+ * Licence: MIT (see LICENSE). */
+#ifndef ARAZZO_HTTP_INTERNAL_H
+#define ARAZZO_HTTP_INTERNAL_H
+
+#include <stddef.h>
+
+#include <curl/curl.h>
+
+#include "arazzo.h"
+
+#define CLIENT_MT "arazzo.http.Client"
+#define MAX_HEAD (256 * 1024) /* response header block of one response */
+
+enum { OV_NONE, OV_BODY, OV_HEAD, OV_NOMEM };
+
+typedef struct {
+  char *p;
+  size_t len, cap;
+} hbuf;
+
+/* The client userdata. Every foreign resource hangs off it, so a Lua error
+ * raised at any point while building a request leaks nothing. */
+typedef struct {
+  CURL *easy;               /* NULL once closed */
+  struct curl_slist *hdrs;  /* request headers of the current request */
+  struct curl_slist *safe;  /* the part of hdrs sent to another origin */
+  hbuf body, head, line;    /* response body, final header block, scratch */
+  size_t max_body;
+  long connect_ms, max_redirects;
+  int overflow;             /* OV_*: why a callback aborted the transfer */
+  char errbuf[CURL_ERROR_SIZE];
+} client;
+
+/* One request, validated; strings point into the request table. */
+typedef struct {
+  const char *method, *url, *body;
+  size_t mlen, ulen, blen;
+  long timeout_ms, connect_ms;
+  int headers; /* stack index of the headers table, or 0 */
+} request;
+
+/* ---- http.c: the client -------------------------------------------------- */
+
+/* Append n bytes to b without letting it grow beyond limit. Returns OV_NONE,
+ * OV_BODY (limit) or OV_NOMEM. Never calls Lua. */
+int arazzo_http_buf_add(hbuf *b, const char *s, size_t n, size_t limit);
+/* Free b's storage and empty it. */
+void arazzo_http_buf_free(hbuf *b);
+/* The open client at index 1; raises on a closed one. */
+client *arazzo_http_check_open(lua_State *L);
+/* Seconds (number at idx) to milliseconds, rounded up; raises unless
+ * 0 < s <= 30 days (what prefixes the message). */
+long arazzo_http_to_ms(lua_State *L, int idx, const char *what);
+
+/* ---- http_request.c ------------------------------------------------------ */
+
+/* client:request(req), registered by arazzo_http_open. */
+int arazzo_http_request(lua_State *L);
+
+/* ---- http_response.c ----------------------------------------------------- */
+
+/* Append s[0..n) to b for a message (non-printable bytes as \xHH, cut after
+ * 200 bytes). */
+void arazzo_http_add_safe(luaL_Buffer *b, const char *s, size_t n);
+/* Case-insensitive comparison of a header name with a lower-case literal. */
+int arazzo_http_name_is(const char *n, size_t nl, const char *lit);
+/* Replace the text on top with nil, "<METHOD url>: <text>", code. [-1,+3] */
+int arazzo_http_fail(lua_State *L, const request *r, const char *code);
+/* Map a failed transfer to nil, "<METHOD url>: <what>", code. [-0,+3] */
+int arazzo_http_push_error(lua_State *L, client *c, const request *r, CURLcode rc);
+/* Push the response table of a completed transfer; us: the time of all the
+ * transfers of its redirect chain. [-0,+1] */
+void arazzo_http_push_response(lua_State *L, client *c, curl_off_t us);
+
+#endif

@@ -1,0 +1,380 @@
+/* http_request.c: client:request: validate the request table, build headers and method, run the transfer.
+ * Licence: MIT (see LICENSE). */
+#include <ctype.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "http_internal.h"
+
+#define MAX_LINE (256 * 1024)     /* one request header line */
+#define KEEP_CAP (1024 * 1024)    /* body capacity kept between requests */
+
+/* The string value of request field k (at -1); raises on other types. */
+static const char *req_string(lua_State *L, const char *k, size_t *n) {
+  if (lua_type(L, -1) != LUA_TSTRING)
+    luaL_error(L, "request: %s: string expected, got %s", k, luaL_typename(L, -1));
+  return lua_tolstring(L, -1, n);
+}
+
+/* Read the request table (argument 2) into r; raises on unknown fields and
+ * wrong types. Pushes the headers table when there is one. */
+static void parse_request(lua_State *L, client *c, request *r) {
+  int has_headers = 0;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  memset(r, 0, sizeof *r);
+  r->method = "GET";
+  r->mlen = 3;
+  r->timeout_ms = 30000;
+  r->connect_ms = c->connect_ms;
+  lua_pushnil(L);
+  while (lua_next(L, 2)) {
+    const char *k;
+    if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "request: field names must be strings");
+    k = lua_tostring(L, -2);
+    if (!strcmp(k, "method")) r->method = req_string(L, k, &r->mlen);
+    else if (!strcmp(k, "url")) r->url = req_string(L, k, &r->ulen);
+    else if (!strcmp(k, "body")) r->body = req_string(L, k, &r->blen);
+    else if (!strcmp(k, "timeout")) r->timeout_ms = arazzo_http_to_ms(L, -1, "request: timeout");
+    else if (!strcmp(k, "connect_timeout"))
+      r->connect_ms = arazzo_http_to_ms(L, -1, "request: connect_timeout");
+    else if (!strcmp(k, "headers")) {
+      if (!lua_istable(L, -1)) luaL_error(L, "request: headers: table expected, got %s", luaL_typename(L, -1));
+      has_headers = 1;
+    } else luaL_error(L, "request: unknown field '%s'", k);
+    lua_pop(L, 1);
+  }
+  if (!r->url) luaL_error(L, "request: url: string expected, got nil");
+  if (has_headers) {
+    lua_pushliteral(L, "headers");
+    lua_rawget(L, 2);
+    r->headers = lua_gettop(L);
+  }
+}
+
+static int is_tchar(unsigned char ch) {
+  return ch && (isalnum(ch) || strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+/* Append one request header to c->hdrs. Returns 0, or 1 with the reason
+ * pushed; raises only on out-of-memory (c owns the list). */
+static int add_header(lua_State *L, client *c, const char *n, size_t nl, const char *v, size_t vl,
+                      unsigned *seen) {
+  size_t i;
+  const char *why = NULL;
+  struct curl_slist *s;
+  luaL_Buffer b;
+  for (i = 0; i < nl; i++)
+    if (!is_tchar((unsigned char)n[i])) break;
+  if (nl == 0 || i < nl) why = "has an invalid name";
+  else if (memchr(v, '\r', vl) || memchr(v, '\n', vl) || memchr(v, '\0', vl))
+    why = "value contains CR, LF or NUL";
+  else if (arazzo_http_name_is(n, nl, "content-length") || arazzo_http_name_is(n, nl, "transfer-encoding"))
+    why = "is set by the transport";
+  else if (nl + vl > MAX_LINE) why = "is too long";
+  if (why) {
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "header '");
+    arazzo_http_add_safe(&b, n, nl);
+    luaL_addstring(&b, "' ");
+    luaL_addstring(&b, why);
+    luaL_pushresult(&b);
+    return 1;
+  }
+  if (arazzo_http_name_is(n, nl, "content-type")) *seen |= 1;
+  if (arazzo_http_name_is(n, nl, "expect")) *seen |= 2;
+  c->line.len = 0;
+  if (arazzo_http_buf_add(&c->line, n, nl, (size_t)-1) ||
+      arazzo_http_buf_add(&c->line, vl ? ": " : ";", vl ? 2 : 1, (size_t)-1) ||
+      arazzo_http_buf_add(&c->line, v, vl, (size_t)-1) || arazzo_http_buf_add(&c->line, "", 1, (size_t)-1))
+    luaL_error(L, "not enough memory");
+  s = curl_slist_append(c->hdrs, c->line.p);
+  if (!s) luaL_error(L, "not enough memory");
+  c->hdrs = s;
+  return 0;
+}
+
+/* The name/value pair on the top two slots -> add_header. Raises unless
+ * the name is a string and the value a string or number; i is the array
+ * position (map = 0) or the map form (map = 1) for the message. */
+static int add_pair(lua_State *L, client *c, lua_Integer i, int map, unsigned *seen) {
+  size_t nl, vl;
+  const char *n, *v;
+  int vt = lua_type(L, -1);
+  if (map && vt != LUA_TSTRING && vt != LUA_TNUMBER)
+    luaL_error(L, "request: headers['%s']: string expected, got %s", lua_tostring(L, -2), luaL_typename(L, -1));
+  if (!map && (lua_type(L, -2) != LUA_TSTRING || (vt != LUA_TSTRING && vt != LUA_TNUMBER)))
+    luaL_error(L, "request: headers[%d]: {name, value} strings expected", (int)i);
+  n = lua_tolstring(L, -2, &nl);
+  v = lua_tolstring(L, -1, &vl);
+  return add_header(L, c, n, nl, v, vl, seen);
+}
+
+/* Append a header line to *list (owned by the client); raises on
+ * out-of-memory (list kept). */
+static void add_line(lua_State *L, struct curl_slist **list, const char *line) {
+  struct curl_slist *s = curl_slist_append(*list, line);
+  if (!s) luaL_error(L, "not enough memory");
+  *list = s;
+}
+
+/* Build c->hdrs from the headers table (array of {name, value} pairs, in
+ * order; or a name -> value map, in arazzo_push_keys order) plus the
+ * headers the transport controls. Returns 0, or 1 with the reason pushed. */
+static int build_headers(lua_State *L, client *c, const request *r, int send_body) {
+  int t = r->headers, top = lua_gettop(L), fail = 0;
+  unsigned seen = 0;
+  lua_Integer i, n;
+  if (c->hdrs) curl_slist_free_all(c->hdrs);
+  c->hdrs = NULL;
+  if (t) {
+    lua_rawgeti(L, t, 1);
+    if (!lua_isnil(L, -1)) {
+      n = (lua_Integer)lua_rawlen(L, t);
+      for (i = 1; i <= n && !fail; i++, lua_settop(L, top + 1)) {
+        lua_rawgeti(L, t, i);
+        if (!lua_istable(L, -1)) luaL_error(L, "request: headers[%d]: {name, value} expected", (int)i);
+        lua_rawgeti(L, -1, 1);
+        lua_rawgeti(L, -2, 2);
+        if ((fail = add_pair(L, c, i, 0, &seen)) != 0) lua_replace(L, top + 1);
+      }
+    } else {
+      arazzo_push_keys(L, t);
+      n = (lua_Integer)lua_rawlen(L, top + 2);
+      for (i = 1; i <= n && !fail; i++, lua_settop(L, top + 2)) {
+        lua_rawgeti(L, top + 2, i);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, t);
+        if ((fail = add_pair(L, c, i, 1, &seen)) != 0) lua_replace(L, top + 1);
+      }
+    }
+    lua_settop(L, top + fail);
+    if (fail) return 1;
+  }
+  if (!(seen & 2)) add_line(L, &c->hdrs, "Expect:");
+  if (send_body && !(seen & 1)) add_line(L, &c->hdrs, "Content-Type:");
+  return 0;
+}
+
+static int method_is(const request *r, const char *m) {
+  return r->mlen == strlen(m) && memcmp(r->method, m, r->mlen) == 0;
+}
+
+/* 1 when u[0..ul) starts with http:// or https:// (any case): libcurl
+ * would otherwise guess a scheme for "host/path". */
+static int has_scheme(const char *u, size_t ul) {
+  static const char *const schemes[] = {"http://", "https://"};
+  size_t k, i, n;
+  for (k = 0; k < 2; k++) {
+    n = strlen(schemes[k]);
+    for (i = 0; i < n && i < ul && tolower((unsigned char)u[i]) == schemes[k][i]; i++) {
+    }
+    if (i == n) return 1;
+  }
+  return 0;
+}
+
+/* Set the method and body options. GET/HEAD/POST use libcurl's own modes;
+ * any other token goes through CUSTOMREQUEST. A body is sent when one is
+ * given, and an empty one for POST/PUT/PATCH (Content-Length: 0). */
+static void set_method(CURL *e, const request *r, int send_body) {
+  curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+  if (method_is(r, "HEAD")) {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  } else if (!send_body) {
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  } else {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->blen);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");
+  }
+  if (!(method_is(r, "GET") && !send_body) && !method_is(r, "HEAD") && !method_is(r, "POST"))
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+}
+
+/* ---- redirects ------------------------------------------------------------
+ * Followed here rather than by libcurl: libcurl's own following resends
+ * every custom header (it drops only Authorization and Cookie) to whatever
+ * host a Location names, and 7.88 has no hook to change the header list
+ * between the hops of one transfer. */
+
+/* One request chain: what the next transfer sends and what it has cost. */
+typedef struct {
+  request req;      /* method and body of the next transfer */
+  const char *url;  /* its url (the request's, then libcurl's Location) */
+  struct curl_slist *hdrs; /* its header list: c->hdrs or c->safe */
+  int send_body;
+  int changed;      /* a redirect changed the method and dropped the body */
+  int foreign;      /* a redirect left the request url's origin */
+  long hops;        /* redirects followed */
+  curl_off_t us;    /* total time of the transfers so far */
+} chain;
+
+/* 1 when a and b are equal but for ASCII case (NULL equals nothing). */
+static int same_text(const char *a, const char *b) {
+  if (!a || !b) return 0;
+  for (; *a && tolower((unsigned char)*a) == tolower((unsigned char)*b); a++, b++) {
+  }
+  return *a == '\0' && *b == '\0';
+}
+
+/* 1 when libcurl can parse url b and it has the same origin (scheme, host,
+ * port with defaults filled in, IPv6 zone; scheme and host compared without
+ * ASCII case) as url a; 0 for another origin (and when a does not parse or
+ * memory runs out: the safe answer); -1 when b does not parse. C only. */
+static int same_origin(const char *a, const char *b) {
+  static const CURLUPart parts[] = {CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT, CURLUPART_ZONEID};
+  CURLU *ua = curl_url(), *ub = curl_url();
+  int same = ua && ub && curl_url_set(ua, CURLUPART_URL, a, 0) == CURLUE_OK;
+  size_t i;
+  if (ub && curl_url_set(ub, CURLUPART_URL, b, 0) != CURLUE_OK) same = -1;
+  for (i = 0; same == 1 && i < sizeof parts / sizeof parts[0]; i++) {
+    char *pa = NULL, *pb = NULL;
+    unsigned flags = parts[i] == CURLUPART_PORT ? CURLU_DEFAULT_PORT : 0;
+    CURLUcode ra = curl_url_get(ua, parts[i], &pa, flags), rb = curl_url_get(ub, parts[i], &pb, flags);
+    if (ra != rb || (ra == CURLUE_OK && !same_text(pa, pb))) same = 0;
+    curl_free(pa);
+    curl_free(pb);
+  }
+  curl_url_cleanup(ua);
+  curl_url_cleanup(ub);
+  return same;
+}
+
+/* Build c->safe, the header list sent once a chain has left the request
+ * url's origin: the caller's Accept, Accept-Language and User-Agent lines
+ * of c->hdrs, its Content-Type line (or the transport's empty one) while
+ * the method and body are unchanged, and an empty Expect. Everything else
+ * the caller set (keys, tokens, cookies, custom headers) is dropped.
+ * Raises on out-of-memory (the client owns the list). */
+static void build_safe(lua_State *L, client *c, int keep_type) {
+  struct curl_slist *s;
+  if (c->safe) curl_slist_free_all(c->safe);
+  c->safe = NULL;
+  for (s = c->hdrs; s; s = s->next) {
+    size_t nl = strcspn(s->data, ":;"); /* "Name: value" or "Name;" */
+    if (arazzo_http_name_is(s->data, nl, "accept") || arazzo_http_name_is(s->data, nl, "accept-language") ||
+        arazzo_http_name_is(s->data, nl, "user-agent") ||
+        (keep_type && arazzo_http_name_is(s->data, nl, "content-type")))
+      add_line(L, &c->safe, s->data);
+  }
+  add_line(L, &c->safe, "Expect:");
+}
+
+/* The method of the transfer after a redirect with status st (RFC 9110
+ * 15.4): 301 and 302 turn POST into GET, 303 turns anything but HEAD into a
+ * bodiless GET; every other status keeps the method and the body. */
+static void redirect_method(chain *ch, long st) {
+  request *q = &ch->req;
+  int to_get = ((st == 301 || st == 302) && method_is(q, "POST")) ||
+               (st == 303 && !method_is(q, "HEAD") && (ch->send_body || !method_is(q, "GET")));
+  if (!to_get) return;
+  q->method = "GET";
+  q->mlen = 3;
+  q->body = NULL;
+  q->blen = 0;
+  ch->send_body = 0;
+  ch->changed = 1;
+}
+
+/* Run the next transfer of ch with at most timeout_ms left. Pointers into
+ * Lua strings and the header list are dropped from the handle before it
+ * returns. Raises (out of memory) only before the transfer starts. */
+static CURLcode run_hop(lua_State *L, client *c, chain *ch, long timeout_ms) {
+  CURL *e = c->easy;
+  CURLcode rc;
+  curl_off_t us = 0;
+  if (curl_easy_setopt(e, CURLOPT_URL, ch->url) != CURLE_OK) luaL_error(L, "not enough memory");
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, ch->hdrs);
+  set_method(e, &ch->req, ch->send_body);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ch->req.connect_ms);
+  c->body.len = c->head.len = 0;
+  c->overflow = OV_NONE;
+  c->errbuf[0] = '\0';
+  rc = curl_easy_perform(e);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, (char *)NULL);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+  curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &us);
+  ch->us += us;
+  return rc;
+}
+
+/* After a completed transfer: CURLE_OK with ch->url NULL when the response
+ * is final (redirects off, or no Location libcurl would follow), or with
+ * ch set up for the transfer to its Location; or why the redirect is
+ * refused: CURLE_TOO_MANY_REDIRECTS, CURLE_UNSUPPORTED_PROTOCOL (not http
+ * or https), CURLE_URL_MALFORMAT. Raises on out-of-memory. */
+static CURLcode next_hop(lua_State *L, client *c, const request *r, chain *ch) {
+  char *to = NULL;
+  long st = 0;
+  int same;
+  ch->url = NULL;
+  if (c->max_redirects > 0) curl_easy_getinfo(c->easy, CURLINFO_REDIRECT_URL, &to);
+  if (!to) return CURLE_OK;
+  if (ch->hops >= c->max_redirects) return CURLE_TOO_MANY_REDIRECTS;
+  if (!has_scheme(to, strlen(to))) return CURLE_UNSUPPORTED_PROTOCOL;
+  if ((same = same_origin(r->url, to)) < 0) return CURLE_URL_MALFORMAT;
+  if (!same) ch->foreign = 1;
+  curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &st);
+  redirect_method(ch, st);
+  if (ch->foreign) {
+    build_safe(L, c, !ch->changed);
+    ch->hdrs = c->safe;
+  }
+  ch->hops++;
+  ch->url = to; /* libcurl's string: valid until the next transfer */
+  return CURLE_OK;
+}
+
+/* Run request r (headers in c->hdrs) and the redirects it leads to, all
+ * within r's timeout. Pushes the response table, or nil, message, code.
+ * Frees the header lists. [-0,+1|3] */
+static int run_chain(lua_State *L, client *c, const request *r, int send_body) {
+  chain ch;
+  CURLcode rc;
+  memset(&ch, 0, sizeof ch);
+  ch.req = *r;
+  ch.url = r->url;
+  ch.hdrs = c->hdrs;
+  ch.send_body = send_body;
+  do {
+    long left = r->timeout_ms - (long)(ch.us / 1000);
+    if (left <= 0) rc = CURLE_OPERATION_TIMEDOUT;
+    else if ((rc = run_hop(L, c, &ch, left)) == CURLE_OK) rc = next_hop(L, c, r, &ch);
+  } while (rc == CURLE_OK && ch.url);
+  curl_slist_free_all(c->hdrs);
+  curl_slist_free_all(c->safe);
+  c->hdrs = c->safe = NULL;
+  if (rc != CURLE_OK) return arazzo_http_push_error(L, c, r, rc);
+  arazzo_http_push_response(L, c, ch.us);
+  if (c->body.cap > KEEP_CAP) arazzo_http_buf_free(&c->body);
+  return 1;
+}
+
+/* client:request(req) -> response | nil, message, code. Raises on a closed
+ * client and on malformed request tables (types, unknown fields). With
+ * max_redirects > 0 the client follows redirects itself (run_chain): once a
+ * Location leaves the request url's origin, only the caller's Accept,
+ * Accept-Language, User-Agent and (method and body unchanged) Content-Type
+ * headers go on. */
+int arazzo_http_request(lua_State *L) {
+  client *c = arazzo_http_check_open(L);
+  request r;
+  size_t i;
+  int send_body;
+  parse_request(L, c, &r);
+  for (i = 0; i < r.mlen && is_tchar((unsigned char)r.method[i]); i++) {
+  }
+  if (r.mlen == 0 || i < r.mlen)
+    return lua_pushliteral(L, "invalid method"), arazzo_http_fail(L, &r, "http");
+  if (!has_scheme(r.url, r.ulen))
+    return lua_pushliteral(L, "url scheme must be http or https"), arazzo_http_fail(L, &r, "http");
+  if (memchr(r.url, '\0', r.ulen))
+    return lua_pushliteral(L, "malformed url"), arazzo_http_fail(L, &r, "http");
+  if (r.body && method_is(&r, "HEAD"))
+    return lua_pushliteral(L, "a HEAD request cannot have a body"), arazzo_http_fail(L, &r, "http");
+  send_body = r.body || method_is(&r, "POST") || method_is(&r, "PUT") || method_is(&r, "PATCH");
+  if (build_headers(L, c, &r, send_body)) return arazzo_http_fail(L, &r, "http");
+  return run_chain(L, c, &r, send_body);
+}
