@@ -136,6 +136,7 @@ typedef struct jp_eval {
   lua_State *L;
   const jp_path *path;
   int root, uv, comps, cache; /* stack slots */
+  int order;                  /* stack slot of the key-order table, 0 if none */
   int depth;
 } jp_eval;
 
