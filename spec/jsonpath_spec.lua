@@ -936,6 +936,53 @@ describe("arazzo.jsonpath", function()
       check("$[?@ > 1]", t, { 3, 2, 4 })
     end)
 
+    it("keeps that order whatever the recorded list holds (stale, repeated, non-string keys)", function()
+      local function ordered(keys, t)
+        core.setorder(t, keys)
+        return t
+      end
+      -- exact list: iterated as recorded, by child and descendant segments
+      check("$.*", ordered({ "c", "a", "b" }, { a = 1, b = 2, c = 3 }), { 3, 1, 2 })
+      check("$..*", ordered({ "y", "x" }, { x = ordered({ "q", "p" }, { p = 1, q = 2 }), y = 3 }),
+        { 3, { p = 1, q = 2 }, 2, 1 }, { "$['y']", "$['x']", "$['x']['q']", "$['x']['p']" })
+      -- a key no longer in the object, a repeated key, a non-string entry
+      check("$.*", ordered({ "c", "gone", "a", "b" }, { a = 1, b = 2, c = 3 }), { 3, 1, 2 })
+      check("$.*", ordered({ "b", "b" }, { a = 1, b = 2 }), { 2, 1 }, { "$['b']", "$['a']" })
+      check("$.*", ordered({ 1, "b" }, { a = 1, b = 2 }), { 2, 1 })
+      check("$.*", ordered({ "b", "gone" }, { a = 1, b = 2 }), { 2, 1 })
+      -- long keys repeated as different string objects (not interned on 5.4)
+      local long = string.rep("k", 60)
+      check("$.*", ordered({ long .. "2", table.concat({ long, "2" }) }, { [long .. "1"] = 1, [long .. "2"] = 2 }),
+        { 2, 1 })
+      -- long lists: 64 keys (iterated in place) and 65 keys (copied)
+      for _, n in ipairs({ 64, 65 }) do
+        local t, keys, want = {}, {}, {}
+        for i = 1, n do
+          t["k" .. i] = i
+          keys[i] = "k" .. (n + 1 - i)
+          want[i] = n + 1 - i
+        end
+        check("$.*", ordered(keys, t), want)
+        keys[n] = "k" .. (n - 1) -- repeat one, drop "k1": it now comes last
+        want[n] = nil
+        want[#want + 1] = 1
+        check("$.*", ordered(keys, t), want)
+      end
+    end)
+
+    it("sorts the members of an object without recorded order bytewise, few or many", function()
+      check("$.*", { ab = 1, a = 2, ["b\0"] = 3, b = 4, [""] = 5, B = 6, ["\xc3\xa9"] = 7, [2] = 8 },
+        { 5, 6, 2, 1, 4, 3, 7 })
+      check("$..*", { b = { d = 1, c = 2 }, a = 3 }, { 3, { d = 1, c = 2 }, 2, 1 },
+        { "$['a']", "$['b']", "$['b']['c']", "$['b']['d']" })
+      for _, n in ipairs({ 64, 65 }) do
+        local t, want = {}, {}
+        for i = 1, n do t[string.format("k%03d", n + 1 - i)] = i end
+        for i = 1, n do want[i] = n + 1 - i end
+        check("$.*", t, want)
+      end
+    end)
+
     it("reads a hole in a marked array as null", function()
       local holes = A { 1 }
       holes[3] = 3

@@ -215,8 +215,8 @@ int arazzo_regex_exec(arazzo_regex *re, const char *s, size_t len);
 /* Describe the error of the last arazzo_regex_exec that returned -1 into
  * buf (size len); returns buf. */
 const char *arazzo_regex_error(arazzo_regex *re, char *buf, size_t len);
-/* Translate the I-Regexp (RFC 9485) s[0..len) into the pattern dialect of
- * arazzo_regex_compile and push it; returns 0 and pushes nothing when s is
+/* iregexp.c: translate the I-Regexp (RFC 9485) s[0..len) into the pattern
+ * dialect of arazzo_regex_compile and push it; returns 0 and pushes nothing when s is
  * not a valid I-Regexp. [-0,+(1|0)], raises only on memory errors. */
 int arazzo_regex_push_iregexp(lua_State *L, const char *s, size_t len);
 

@@ -1,21 +1,21 @@
-/* jsonpath.c: JSONPath (RFC 9535) parser and type checker, core.jsonpath().
+/* jsonpath.c: JSONPath (RFC 9535) parser for queries, segments and selectors: core.jsonpath().
  * Licence: MIT (see LICENSE).
  *
- * The query compiles into a flat node array (jsonpath.h) built in a growing
- * userdata, then copied into the Path userdata; strings and regexes live in
- * the Path's user value table. All memory belongs to Lua, so a syntax error
- * simply raises inside a protected call and becomes nil, msg, "jsonpath",
- * column. Recursion is bounded by JP_MAX_NESTING, the query length by
- * JP_MAX_QUERY; columns count characters from 1.
+ * Filter expressions and function calls are parsed and type-checked in
+ * jsonpath_filter.c. The query compiles into a flat node array
+ * (jsonpath_internal.h) built in a growing userdata, then copied into the
+ * Path userdata; strings and regexes live in the Path's user value table.
+ * All memory belongs to Lua, so a syntax error simply raises inside a
+ * protected call and becomes nil, msg, "jsonpath", column. Recursion is
+ * bounded by JP_MAX_NESTING, the query length by JP_MAX_QUERY; columns
+ * count characters from 1.
  *
  * Choices where the RFC leaves room or is silent:
  *   - every integer literal (index, slice, or number without fraction or
  *     exponent in a filter) must lie within +-(2^53-1); other numbers are
  *     doubles; "-0" is a number literal but not an index or slice bound;
  *   - a singular query allows blank space between its segments but none
- *     inside brackets, as the ABNF of name-segment and index-segment says;
- *   - match()/search() with a literal pattern compile it here; an invalid
- *     I-Regexp (checked against the full RFC 9485 grammar) never matches.
+ *     inside brackets, as the ABNF of name-segment and index-segment says.
  * The "goessner" dialect (draft-goessner-dispatch-jsonpath-00) parses the
  * same grammar plus: `.length` of an array or string yields its length (a
  * member named length still wins on objects), the script index
@@ -25,27 +25,12 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "jsonpath.h"
+#include "jsonpath_internal.h"
 
 #define JP_MAX_INT 9007199254740991LL /* 2^53 - 1 */
 
-typedef struct jp_parser {
-  lua_State *L;
-  const char *s;
-  size_t len, pos;
-  int goessner;
-  int nesting;
-  jp_node *nodes;
-  int n, cap;
-  int arena, uv, nref; /* stack slots of the node arena and the user value */
-  size_t errpos;       /* (size_t)-1 until fail() */
-} jp_parser;
-
-#define ND(p, i) ((p)->nodes[(i)])
-enum { T_VALUE, T_LOGICAL, T_NODES };
-
 /* Raise a syntax error at byte offset pos. Never returns. */
-static int fail(jp_parser *p, size_t pos, const char *fmt, ...) {
+int arazzo_jsonpath_fail(jp_parser *p, size_t pos, const char *fmt, ...) {
   va_list ap;
   p->errpos = pos;
   va_start(ap, fmt);
@@ -54,28 +39,19 @@ static int fail(jp_parser *p, size_t pos, const char *fmt, ...) {
   return lua_error(p->L);
 }
 
-static int peek(const jp_parser *p) {
-  return p->pos < p->len ? (unsigned char)p->s[p->pos] : -1;
-}
-
-static int is_ws(int c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
 static int is_name_first(int c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
 }
 
-static void skip_ws(jp_parser *p) {
-  while (p->pos < p->len && is_ws((unsigned char)p->s[p->pos])) p->pos++;
-}
-
 /* Raise "expected <what>, found <the character at pos>". */
-static int expected(jp_parser *p, const char *what) {
+int arazzo_jsonpath_expected(jp_parser *p, const char *what) {
   int c = peek(p);
-  if (c < 0) return fail(p, p->pos, "expected %s, found end of query", what);
-  if (is_ws(c)) return fail(p, p->pos, "expected %s, found white space", what);
-  if (c > 0x20 && c < 0x7f) return fail(p, p->pos, "expected %s, found '%c'", what, c);
-  return fail(p, p->pos, "expected %s, found %s", what,
-              c < 0x80 ? "a control character" : "a non-ASCII character");
+  if (c < 0) return arazzo_jsonpath_fail(p, p->pos, "expected %s, found end of query", what);
+  if (is_ws(c)) return arazzo_jsonpath_fail(p, p->pos, "expected %s, found white space", what);
+  if (c > 0x20 && c < 0x7f)
+    return arazzo_jsonpath_fail(p, p->pos, "expected %s, found '%c'", what, c);
+  return arazzo_jsonpath_fail(p, p->pos, "expected %s, found %s", what,
+                              c < 0x80 ? "a control character" : "a non-ASCII character");
 }
 
 /* Offset of the first byte that does not start a well-formed UTF-8 scalar
@@ -101,7 +77,7 @@ static size_t utf8_check(const char *s, size_t len) {
 /* Append a node of the given kind at byte offset pos; returns its index.
  * The arena userdata is replaced when it grows: never hold node pointers
  * across this call. */
-static int new_node(jp_parser *p, int kind, size_t pos) {
+int arazzo_jsonpath_new_node(jp_parser *p, int kind, size_t pos) {
   jp_node *x;
   if (p->n == p->cap) {
     int cap = p->cap * 2;
@@ -121,7 +97,7 @@ static int new_node(jp_parser *p, int kind, size_t pos) {
 
 /* Move the value on top of the stack into the user value table; returns
  * its index there. [-1,+0] */
-static int add_ref(jp_parser *p) {
+int arazzo_jsonpath_add_ref(jp_parser *p) {
   lua_rawseti(p->L, p->uv, ++p->nref);
   return p->nref;
 }
@@ -152,7 +128,7 @@ static unsigned long hex4(jp_parser *p, size_t esc) {
   for (k = esc + 2; k < esc + 6; k++) {
     int c = k < p->len ? (unsigned char)p->s[k] : -1, h;
     h = is_digit(c) ? c - '0' : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10 : -1;
-    if (h < 0) fail(p, esc, "invalid \\u escape: expected 4 hexadecimal digits");
+    if (h < 0) arazzo_jsonpath_fail(p, esc, "invalid \\u escape: expected 4 hexadecimal digits");
     v = v * 16 + (unsigned long)h;
   }
   return v;
@@ -175,21 +151,22 @@ static void string_escape(jp_parser *p, luaL_Buffer *b, int q) {
     p->pos += 2;
     return;
   }
-  if (c < 0) fail(p, esc, "unterminated string");
+  if (c < 0) arazzo_jsonpath_fail(p, esc, "unterminated string");
   if (c != 'u') {
-    if (c > 0x20 && c < 0x7f) fail(p, esc, "invalid escape '\\%c' in string", c);
-    fail(p, esc, "invalid escape in string");
+    if (c > 0x20 && c < 0x7f) arazzo_jsonpath_fail(p, esc, "invalid escape '\\%c' in string", c);
+    arazzo_jsonpath_fail(p, esc, "invalid escape in string");
   }
   cp = hex4(p, esc);
   p->pos = esc + 6;
-  if (cp >= 0xDC00 && cp <= 0xDFFF) fail(p, esc, "lone low surrogate in \\u escape");
+  if (cp >= 0xDC00 && cp <= 0xDFFF)
+    arazzo_jsonpath_fail(p, esc, "lone low surrogate in \\u escape");
   if (cp >= 0xD800 && cp <= 0xDBFF) {
     unsigned long lo;
     if (p->pos + 1 >= p->len || p->s[p->pos] != '\\' || p->s[p->pos + 1] != 'u')
-      fail(p, esc, "high surrogate \\u escape must be followed by a low surrogate");
+      arazzo_jsonpath_fail(p, esc, "high surrogate \\u escape must be followed by a low surrogate");
     lo = hex4(p, p->pos);
     if (lo < 0xDC00 || lo > 0xDFFF)
-      fail(p, esc, "high surrogate \\u escape must be followed by a low surrogate");
+      arazzo_jsonpath_fail(p, esc, "high surrogate \\u escape must be followed by a low surrogate");
     cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
     p->pos += 6;
   }
@@ -197,16 +174,17 @@ static void string_escape(jp_parser *p, luaL_Buffer *b, int q) {
 }
 
 /* Parse the string literal at p->pos and push its value. [-0,+1] */
-static void parse_string(jp_parser *p) {
+void arazzo_jsonpath_parse_string(jp_parser *p) {
   size_t start = p->pos;
   int q = (unsigned char)p->s[p->pos++];
   luaL_Buffer b;
   luaL_buffinit(p->L, &b);
   for (;;) {
     int c = peek(p);
-    if (c < 0) fail(p, start, "unterminated string");
+    if (c < 0) arazzo_jsonpath_fail(p, start, "unterminated string");
     if (c == q) break;
-    if (c < 0x20) fail(p, p->pos, "control character in string (it must be escaped)");
+    if (c < 0x20)
+      arazzo_jsonpath_fail(p, p->pos, "control character in string (it must be escaped)");
     if (c == '\\') {
       string_escape(p, &b, q);
     } else {
@@ -220,93 +198,62 @@ static void parse_string(jp_parser *p) {
 
 /* Parse an integer ("0" / ["-"] DIGIT1 *DIGIT) within +-(2^53-1). With
  * allow_neg0, "-0" is accepted (number literals). */
-static lua_Integer parse_int(jp_parser *p, int allow_neg0) {
+lua_Integer arazzo_jsonpath_parse_int(jp_parser *p, int allow_neg0) {
   size_t start = p->pos;
   int neg = peek(p) == '-';
   long long v = 0;
   if (neg) p->pos++;
-  if (!is_digit(peek(p))) return expected(p, "a digit");
+  if (!is_digit(peek(p))) return arazzo_jsonpath_expected(p, "a digit");
   if (peek(p) == '0') {
     p->pos++;
-    if (is_digit(peek(p))) fail(p, start, "leading zeros are not allowed in numbers");
-    if (neg && !allow_neg0) fail(p, start, "-0 is not a valid integer here");
+    if (is_digit(peek(p)))
+      arazzo_jsonpath_fail(p, start, "leading zeros are not allowed in numbers");
+    if (neg && !allow_neg0) arazzo_jsonpath_fail(p, start, "-0 is not a valid integer here");
     return 0;
   }
   while (is_digit(peek(p))) {
     v = v * 10 + (p->s[p->pos++] - '0');
     if (v > JP_MAX_INT)
-      fail(p, start, "integer out of range (the limit is +-9007199254740991)");
+      arazzo_jsonpath_fail(p, start, "integer out of range (the limit is +-9007199254740991)");
   }
   return (lua_Integer)(neg ? -v : v);
 }
 
-/* Parse a number literal into node x: an integer stays exact, anything with
- * a fraction or exponent becomes a float. */
-static void parse_number(jp_parser *p, int x) {
-  size_t start = p->pos;
-  lua_Integer i = parse_int(p, 1);
-  int is_float = 0;
-  if (peek(p) == '.') {
-    p->pos++;
-    if (!is_digit(peek(p))) expected(p, "a digit after '.'");
-    while (is_digit(peek(p))) p->pos++;
-    is_float = 1;
-  }
-  if (peek(p) == 'e' || peek(p) == 'E') {
-    p->pos++;
-    if (peek(p) == '+' || peek(p) == '-') p->pos++;
-    if (!is_digit(peek(p))) expected(p, "a digit in the exponent");
-    while (is_digit(peek(p))) p->pos++;
-    is_float = 1;
-  }
-  if (!is_float) {
-    ND(p, x).op = JP_L_INT;
-    ND(p, x).u.i[0] = i;
-    return;
-  }
-  lua_pushlstring(p->L, p->s + start, p->pos - start);
-  ND(p, x).op = JP_L_NUM;
-  ND(p, x).u.d = lua_tonumber(p->L, -1);
-  lua_pop(p->L, 1);
-}
 
 /* Parse a member-name-shorthand at p->pos into a name selector node. */
 static int parse_shorthand(jp_parser *p) {
   size_t start = p->pos;
-  int x = new_node(p, JP_SEL_NAME, start);
+  int x = arazzo_jsonpath_new_node(p, JP_SEL_NAME, start);
   while (p->pos < p->len && (is_name_first(peek(p)) || is_digit(peek(p)))) p->pos++;
   lua_pushlstring(p->L, p->s + start, p->pos - start);
-  ND(p, x).ref = add_ref(p);
+  ND(p, x).ref = arazzo_jsonpath_add_ref(p);
   if (p->goessner && p->pos - start == 6 && memcmp(p->s + start, "length", 6) == 0)
     ND(p, x).flags |= JP_F_JSLENGTH;
   return x;
 }
-
-static int parse_or(jp_parser *p, int arg);
-static int parse_segments(jp_parser *p, int *singular);
 
 /* Parse an index or a slice selector at p->pos (2.3.3, 2.3.4). */
 static int parse_index_or_slice(jp_parser *p) {
   size_t start = p->pos, save;
   lua_Integer v = 0, w;
   int x, has_start = peek(p) != ':';
-  if (has_start) v = parse_int(p, 0);
+  if (has_start) v = arazzo_jsonpath_parse_int(p, 0);
   save = p->pos;
   skip_ws(p);
   if (peek(p) != ':') {
     p->pos = save;
-    x = new_node(p, JP_SEL_INDEX, start);
+    x = arazzo_jsonpath_new_node(p, JP_SEL_INDEX, start);
     ND(p, x).u.i[0] = v;
     return x;
   }
-  x = new_node(p, JP_SEL_SLICE, start);
+  x = arazzo_jsonpath_new_node(p, JP_SEL_SLICE, start);
   ND(p, x).u.i[0] = v;
   ND(p, x).u.i[2] = 1;
   ND(p, x).flags = has_start ? JP_F_START : 0;
   p->pos++;
   skip_ws(p);
   if (peek(p) == '-' || is_digit(peek(p))) {
-    w = parse_int(p, 0);
+    w = arazzo_jsonpath_parse_int(p, 0);
     ND(p, x).u.i[1] = w;
     ND(p, x).flags |= JP_F_END;
     skip_ws(p);
@@ -316,7 +263,7 @@ static int parse_index_or_slice(jp_parser *p) {
     save = p->pos;
     skip_ws(p);
     if (peek(p) == '-' || is_digit(peek(p))) {
-      w = parse_int(p, 0);
+      w = arazzo_jsonpath_parse_int(p, 0);
       ND(p, x).u.i[2] = w;
     } else {
       p->pos = save;
@@ -340,16 +287,17 @@ static int parse_script_index(jp_parser *p) {
     p->pos++;
     skip_ws(p);
     if (!is_digit(peek(p))) goto bad;
-    off = sign * parse_int(p, 0);
+    off = sign * arazzo_jsonpath_parse_int(p, 0);
     skip_ws(p);
   }
   if (peek(p) != ')') goto bad;
   p->pos++;
-  x = new_node(p, JP_SEL_FROMEND, start);
+  x = arazzo_jsonpath_new_node(p, JP_SEL_FROMEND, start);
   ND(p, x).u.i[0] = off;
   return x;
 bad:
-  return fail(p, start, "unsupported script expression (only (@.length-N) is supported)");
+  return arazzo_jsonpath_fail(p, start,
+                              "unsupported script expression (only (@.length-N) is supported)");
 }
 
 /* Parse one selector of a bracketed selection (2.3). */
@@ -357,32 +305,32 @@ static int parse_selector(jp_parser *p) {
   int c = peek(p), x, e;
   size_t start = p->pos;
   if (c == '\'' || c == '"') {
-    x = new_node(p, JP_SEL_NAME, start);
-    parse_string(p);
-    ND(p, x).ref = add_ref(p);
+    x = arazzo_jsonpath_new_node(p, JP_SEL_NAME, start);
+    arazzo_jsonpath_parse_string(p);
+    ND(p, x).ref = arazzo_jsonpath_add_ref(p);
     return x;
   }
   if (c == '*') {
     p->pos++;
-    return new_node(p, JP_SEL_WILD, start);
+    return arazzo_jsonpath_new_node(p, JP_SEL_WILD, start);
   }
   if (c == '?') {
     p->pos++;
     skip_ws(p);
-    e = parse_or(p, 0);
-    x = new_node(p, JP_SEL_FILTER, start);
+    e = arazzo_jsonpath_parse_or(p, 0);
+    x = arazzo_jsonpath_new_node(p, JP_SEL_FILTER, start);
     ND(p, x).a = e;
     return x;
   }
   if (c == '-' || c == ':' || is_digit(c)) return parse_index_or_slice(p);
   if (c == '(' && p->goessner) return parse_script_index(p);
-  return expected(p, "a selector (a name, '*', an index, a slice or a '?' filter)");
+  return arazzo_jsonpath_expected(p, "a selector (a name, '*', an index, a slice or a '?' filter)");
 }
 
 /* Parse "[" S selector *(S "," S selector) S "]" as a segment of kind;
  * blank space inside the brackets is flagged (singular queries allow none). */
 static int parse_bracketed(jp_parser *p, int kind) {
-  int seg = new_node(p, kind, p->pos), last = -1, sel;
+  int seg = arazzo_jsonpath_new_node(p, kind, p->pos), last = -1, sel;
   size_t at = ++p->pos;
   skip_ws(p);
   if (p->pos != at) ND(p, seg).flags |= JP_F_SPACED;
@@ -395,7 +343,7 @@ static int parse_bracketed(jp_parser *p, int kind) {
     skip_ws(p);
     if (p->pos != at) ND(p, seg).flags |= JP_F_SPACED;
     if (peek(p) == ']') break;
-    if (peek(p) != ',') return expected(p, "',' or ']'");
+    if (peek(p) != ',') return arazzo_jsonpath_expected(p, "',' or ']'");
     p->pos++;
     skip_ws(p);
   }
@@ -408,14 +356,14 @@ static int parse_bracketed(jp_parser *p, int kind) {
 static int parse_dotted(jp_parser *p, int kind) {
   int seg, sel, c = peek(p);
   if (kind == JP_SEG_DESC && c == '[') return parse_bracketed(p, kind);
-  seg = new_node(p, kind, p->pos);
+  seg = arazzo_jsonpath_new_node(p, kind, p->pos);
   if (c == '*') {
-    sel = new_node(p, JP_SEL_WILD, p->pos++);
+    sel = arazzo_jsonpath_new_node(p, JP_SEL_WILD, p->pos++);
   } else if (c >= 0 && is_name_first(c)) {
     sel = parse_shorthand(p);
     if (kind == JP_SEG_DESC) ND(p, sel).flags &= (unsigned char)~JP_F_JSLENGTH;
   } else {
-    return expected(p, kind == JP_SEG_DESC ? "'*', '[' or a member name after '..'"
+    return arazzo_jsonpath_expected(p, kind == JP_SEG_DESC ? "'*', '[' or a member name after '..'"
                                            : "'*' or a member name after '.'");
   }
   ND(p, seg).a = sel;
@@ -459,8 +407,8 @@ static int parse_segments(jp_parser *p, int *singular) {
 }
 
 /* Parse a query starting with '$' or '@' at p->pos. */
-static int parse_query(jp_parser *p) {
-  int x = new_node(p, JP_QUERY, p->pos), singular, segs;
+int arazzo_jsonpath_parse_query(jp_parser *p) {
+  int x = arazzo_jsonpath_new_node(p, JP_QUERY, p->pos), singular, segs;
   if (p->s[p->pos] == '$') ND(p, x).flags |= JP_F_ABS;
   p->pos++;
   segs = parse_segments(p, &singular);
@@ -470,279 +418,6 @@ static int parse_query(jp_parser *p) {
   return x;
 }
 
-/* ---- filter expressions (2.3.5) and function extensions (2.4) ----------- */
-
-static const struct jp_fn {
-  const char *name;
-  unsigned char result, nparams, params[2];
-} fns[] = {{"length", T_VALUE, 1, {T_VALUE, 0}},
-           {"count", T_VALUE, 1, {T_NODES, 0}},
-           {"match", T_LOGICAL, 2, {T_VALUE, T_VALUE}},
-           {"search", T_LOGICAL, 2, {T_VALUE, T_VALUE}},
-           {"value", T_VALUE, 1, {T_NODES, 0}}};
-#define NFNS ((int)(sizeof fns / sizeof *fns))
-
-/* Describe node x for a type error message. */
-static const char *describe(const jp_parser *p, int x) {
-  const jp_node *n = &p->nodes[x];
-  if (n->kind == JP_LIT) return "a literal";
-  if (n->kind == JP_QUERY)
-    return n->flags & JP_F_SINGULAR ? "a singular query"
-         : n->flags & JP_F_SPACED ? "a non-singular query (no blank space is allowed inside the"
-                                    " brackets of a singular query)"
-                                  : "a non-singular query";
-  if (n->kind == JP_FUNC)
-    return fns[n->op].result == T_VALUE ? "a function value" : "a logical function result";
-  return "a logical expression";
-}
-
-/* Raise unless node x may stand alone as a test expression. */
-static void check_test(jp_parser *p, int x) {
-  if (ND(p, x).kind == JP_LIT)
-    fail(p, (size_t)ND(p, x).pos, "a literal cannot be a test by itself (compare it)");
-  if (ND(p, x).kind == JP_FUNC && fns[ND(p, x).op].result == T_VALUE)
-    fail(p, (size_t)ND(p, x).pos, "%s() returns a value, which cannot be a test by itself (compare it)",
-         fns[ND(p, x).op].name);
-}
-
-/* Raise unless node x may be an operand of a comparison. */
-static void check_comparable(jp_parser *p, int x) {
-  if (ND(p, x).kind == JP_QUERY && !(ND(p, x).flags & JP_F_SINGULAR))
-    fail(p, (size_t)ND(p, x).pos, "%s cannot be compared", describe(p, x));
-  if (ND(p, x).kind == JP_FUNC && fns[ND(p, x).op].result != T_VALUE)
-    fail(p, (size_t)ND(p, x).pos, "%s() returns a logical result, which cannot be compared",
-         fns[ND(p, x).op].name);
-}
-
-/* Raise unless argument node x fits parameter k of function fn (2.4.3). */
-static void check_arg(jp_parser *p, int fn, int k, int x) {
-  const jp_node *a = &p->nodes[x];
-  int want = fns[fn].params[k], ok;
-  int fres = a->kind == JP_FUNC ? fns[a->op].result : -1;
-  if (want == T_VALUE)
-    ok = a->kind == JP_LIT || (a->kind == JP_QUERY && (a->flags & JP_F_SINGULAR)) || fres == T_VALUE;
-  else if (want == T_NODES)
-    ok = a->kind == JP_QUERY || fres == T_NODES;
-  else
-    ok = a->kind != JP_LIT && fres != T_VALUE;
-  if (!ok)
-    fail(p, (size_t)a->pos, "%s() argument %d must be %s, not %s", fns[fn].name, k + 1,
-         want == T_VALUE ? "a value (a literal, a singular query or a function value)"
-         : want == T_NODES ? "a query" : "a logical expression",
-         describe(p, x));
-}
-
-/* match()/search() with a literal pattern: translate and compile it once.
- * An invalid I-Regexp (or a non-string literal) never matches (2.4.6). */
-static void precompile(jp_parser *p, int x) {
-  int pat = ND(p, ND(p, x).a).next;
-  size_t len;
-  const char *s;
-  char err[160];
-  arazzo_regex *re;
-  if (ND(p, pat).kind != JP_LIT) return;
-  if (ND(p, pat).op != JP_L_STR) {
-    ND(p, x).flags |= JP_F_BADRE;
-    return;
-  }
-  lua_rawgeti(p->L, p->uv, ND(p, pat).ref);
-  s = lua_tolstring(p->L, -1, &len);
-  if (!arazzo_regex_push_iregexp(p->L, s, len)) {
-    ND(p, x).flags |= JP_F_BADRE;
-    lua_pop(p->L, 1);
-    return;
-  }
-  s = lua_tolstring(p->L, -1, &len);
-  re = arazzo_regex_compile(p->L, s, len, ND(p, x).op == JP_FN_MATCH, err, sizeof err);
-  if (re) {
-    ND(p, x).u.re = re;
-    ND(p, x).ref = add_ref(p); /* the user value keeps the regex alive */
-  } else {
-    ND(p, x).flags |= JP_F_BADRE;
-  }
-  lua_pop(p->L, 2);
-}
-
-/* Parse the call of the function named s[start..start+nlen) at p->pos ('('). */
-static int parse_call(jp_parser *p, size_t start, size_t nlen) {
-  int fn, x, last = -1, nargs = 0, arg;
-  for (fn = 0; fn < NFNS; fn++)
-    if (strlen(fns[fn].name) == nlen && memcmp(fns[fn].name, p->s + start, nlen) == 0) break;
-  if (fn == NFNS) {
-    lua_pushlstring(p->L, p->s + start, nlen);
-    fail(p, start, "unknown function '%s'", lua_tostring(p->L, -1));
-  }
-  x = new_node(p, JP_FUNC, start);
-  ND(p, x).op = (unsigned char)fn;
-  p->pos++;
-  skip_ws(p);
-  while (peek(p) != ')') {
-    if (nargs > 0) {
-      if (peek(p) != ',') expected(p, "',' or ')'");
-      p->pos++;
-      skip_ws(p);
-    }
-    arg = parse_or(p, 1);
-    if (nargs < fns[fn].nparams) check_arg(p, fn, nargs, arg);
-    if (last < 0) ND(p, x).a = arg;
-    else ND(p, last).next = arg;
-    last = arg;
-    nargs++;
-    skip_ws(p);
-  }
-  p->pos++;
-  if (nargs != fns[fn].nparams)
-    fail(p, start, "%s() takes %d argument%s, got %d", fns[fn].name, (int)fns[fn].nparams,
-         fns[fn].nparams == 1 ? "" : "s", nargs);
-  if (fn == JP_FN_MATCH || fn == JP_FN_SEARCH) precompile(p, x);
-  return x;
-}
-
-/* Parse a literal, a query or a function call. */
-static int parse_operand(jp_parser *p) {
-  int c = peek(p), x;
-  size_t start = p->pos, n;
-  if (c == '$' || c == '@') return parse_query(p);
-  if (c == '\'' || c == '"') {
-    x = new_node(p, JP_LIT, start);
-    parse_string(p);
-    ND(p, x).op = JP_L_STR;
-    ND(p, x).ref = add_ref(p);
-    return x;
-  }
-  if (c == '-' || is_digit(c)) {
-    x = new_node(p, JP_LIT, start);
-    parse_number(p, x);
-    return x;
-  }
-  if (!(c >= 'a' && c <= 'z')) return expected(p, "a query, a literal or a function call");
-  while ((peek(p) >= 'a' && peek(p) <= 'z') || is_digit(peek(p)) || peek(p) == '_') p->pos++;
-  n = p->pos - start;
-  if (peek(p) == '(') return parse_call(p, start, n);
-  x = new_node(p, JP_LIT, start);
-  if (n == 4 && memcmp(p->s + start, "true", 4) == 0) ND(p, x).op = JP_L_TRUE;
-  else if (n == 5 && memcmp(p->s + start, "false", 5) == 0) ND(p, x).op = JP_L_FALSE;
-  else if (n == 4 && memcmp(p->s + start, "null", 4) == 0) ND(p, x).op = JP_L_NULL;
-  else {
-    lua_pushlstring(p->L, p->s + start, n);
-    fail(p, start, "unknown name '%s' (queries start with '@' or '$', functions need '(')",
-         lua_tostring(p->L, -1));
-  }
-  return x;
-}
-
-/* Consume a comparison operator; returns JP_EQ.. or -1 (nothing consumed). */
-static int parse_cmp_op(jp_parser *p) {
-  const char *s = p->s + p->pos;
-  size_t left = p->len - p->pos;
-  int op = -1;
-  if (left >= 2 && s[1] == '=')
-    op = s[0] == '=' ? JP_EQ : s[0] == '!' ? JP_NE : s[0] == '<' ? JP_LE : s[0] == '>' ? JP_GE : -1;
-  if (op >= 0) {
-    p->pos += 2;
-    if (p->goessner && (op == JP_EQ || op == JP_NE) && peek(p) == '=') p->pos++; /* === !== */
-    return op;
-  }
-  if (left >= 1 && (s[0] == '<' || s[0] == '>')) {
-    p->pos++;
-    return s[0] == '<' ? JP_LT : JP_GT;
-  }
-  if (left >= 1 && s[0] == '=') fail(p, p->pos, "'=' is not an operator (use '==')");
-  return -1;
-}
-
-/* After a negated or parenthesized expression: refuse a comparison. */
-static void refuse_comparison(jp_parser *p, int neg) {
-  size_t save = p->pos, at;
-  skip_ws(p);
-  at = p->pos;
-  if (parse_cmp_op(p) >= 0)
-    fail(p, at, neg ? "a negated expression cannot be compared"
-                    : "a parenthesized expression cannot be compared");
-  p->pos = save;
-}
-
-/* basic-expr: paren-expr / comparison-expr / test-expr. In a function
- * argument (arg), a bare literal or function value is returned as is. */
-static int parse_basic(jp_parser *p, int arg) {
-  size_t start = p->pos;
-  int x, c = peek(p), op;
-  if (++p->nesting > JP_MAX_NESTING)
-    fail(p, start, "expression nested too deeply (the limit is %d levels)", JP_MAX_NESTING);
-  if (c == '!' || c == '(') {
-    if (c == '!') {
-      p->pos++;
-      skip_ws(p);
-    }
-    if (peek(p) == '(') {
-      p->pos++;
-      skip_ws(p);
-      x = parse_or(p, 0);
-      skip_ws(p);
-      if (peek(p) != ')') expected(p, "')'");
-      p->pos++;
-    } else {
-      x = parse_operand(p);
-      check_test(p, x);
-    }
-    if (c == '!') {
-      int n = new_node(p, JP_NOT, start);
-      ND(p, n).a = x;
-      x = n;
-    }
-    refuse_comparison(p, c == '!');
-  } else {
-    size_t save;
-    x = parse_operand(p);
-    save = p->pos;
-    skip_ws(p);
-    if ((op = parse_cmp_op(p)) >= 0) {
-      int r, cmp;
-      check_comparable(p, x);
-      skip_ws(p);
-      r = parse_operand(p);
-      check_comparable(p, r);
-      cmp = new_node(p, JP_CMP, start);
-      ND(p, cmp).op = (unsigned char)op;
-      ND(p, cmp).a = x;
-      ND(p, x).next = r;
-      x = cmp;
-    } else {
-      p->pos = save;
-      if (!arg) check_test(p, x);
-    }
-  }
-  p->nesting--;
-  return x;
-}
-
-/* Parse operands joined by the two-character operator tok ("&&" or "||")
- * into a node of kind (JP_AND/JP_OR); one operand is returned as is. */
-static int parse_chain(jp_parser *p, int arg, const char *tok, int kind) {
-  int first = kind == JP_OR ? parse_chain(p, arg, "&&", JP_AND) : parse_basic(p, arg);
-  int last = first, x = -1, r;
-  for (;;) {
-    size_t save = p->pos;
-    skip_ws(p);
-    if (p->len - p->pos < 2 || p->s[p->pos] != tok[0] || p->s[p->pos + 1] != tok[1]) {
-      p->pos = save;
-      break;
-    }
-    if (x < 0) {
-      check_test(p, first);
-      x = new_node(p, kind, (size_t)ND(p, first).pos);
-      ND(p, x).a = first;
-    }
-    p->pos += 2;
-    skip_ws(p);
-    r = kind == JP_OR ? parse_chain(p, 0, "&&", JP_AND) : parse_basic(p, 0);
-    ND(p, last).next = r;
-    last = r;
-  }
-  return x < 0 ? first : x;
-}
-
-static int parse_or(jp_parser *p, int arg) { return parse_chain(p, arg, "||", JP_OR); }
 
 /* ---- Lua API ------------------------------------------------------------ */
 
@@ -760,16 +435,17 @@ static int parse_main(lua_State *L) {
   lua_newtable(L);
   p->uv = lua_gettop(L);
   lua_pushlstring(L, p->s, p->len);
-  p->nref = add_ref(p);
-  if (p->len > JP_MAX_QUERY) fail(p, 0, "query longer than %d bytes", JP_MAX_QUERY);
+  p->nref = arazzo_jsonpath_add_ref(p);
+  if (p->len > JP_MAX_QUERY) arazzo_jsonpath_fail(p, 0, "query longer than %d bytes", JP_MAX_QUERY);
   bad = utf8_check(p->s, p->len);
-  if (bad < p->len) fail(p, bad, "invalid UTF-8 in query");
-  if (peek(p) != '$') fail(p, 0, "a query must start with '$'");
-  root = parse_query(p);
+  if (bad < p->len) arazzo_jsonpath_fail(p, bad, "invalid UTF-8 in query");
+  if (peek(p) != '$') arazzo_jsonpath_fail(p, 0, "a query must start with '$'");
+  root = arazzo_jsonpath_parse_query(p);
   save = p->pos;
   skip_ws(p);
-  if (p->pos == p->len && save < p->len) fail(p, save, "trailing white space is not allowed");
-  if (p->pos < p->len) expected(p, "'.', '..', '[' or the end of the query");
+  if (p->pos == p->len && save < p->len)
+    arazzo_jsonpath_fail(p, save, "trailing white space is not allowed");
+  if (p->pos < p->len) arazzo_jsonpath_expected(p, "'.', '..', '[' or the end of the query");
   path = (jp_path *)lua_newuserdata(L, sizeof *path + (size_t)p->n * sizeof(jp_node));
   path->n = p->n;
   path->root = root;

@@ -1,43 +1,26 @@
-/* jsonpath_eval.c: evaluate compiled JSONPath queries (RFC 9535) against
- * Lua values: the Path methods query, paths and exists.
+/* jsonpath_eval.c: evaluate compiled JSONPath queries (RFC 9535): Path:query, paths, exists.
  * Licence: MIT (see LICENSE).
  *
- * Evaluation is depth-first: every node a segment selects flows at once
- * through the remaining segments. That yields the RFC's nodelist order (the
- * concatenation, per input node, of what the segment selects) and lets
- * exists() stop at the first node. Object members are visited in
- * arazzo_push_keys order, so results are deterministic. All recursion
- * (value depth, descendant segments, nested filter queries, deep equality)
- * is counted against JP_MAX_DEPTH, which also stops cyclic tables. Failures
- * (depth, regex limits) raise inside a protected call and are returned as
- * nil, "jsonpath: <msg>", "jsonpath". */
+ * Segments and selectors are evaluated here, filter expressions in
+ * jsonpath_filter_eval.c. Evaluation is depth-first: every node a segment
+ * selects flows at once through the remaining segments. That yields the
+ * RFC's nodelist order (the concatenation, per input node, of what the
+ * segment selects) and lets exists() stop at the first node. Object members
+ * are visited in arazzo_push_keys order, so results are deterministic; that
+ * function only runs when an object's recorded order is inexact or it has
+ * over JP_FAST_KEYS keys: a recorded list naming each key once is iterated
+ * in place, and the keys of an object without one are sorted into a
+ * presized list. All recursion (value depth, descendant segments, nested
+ * filter queries, deep equality) is counted against JP_MAX_DEPTH, which
+ * also stops cyclic tables. Failures (depth, regex limits) raise inside a
+ * protected call and are returned as nil, "jsonpath: <msg>", "jsonpath". */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "jsonpath.h"
+#include "jsonpath_internal.h"
 
-enum { SINK_COLLECT, SINK_PATHS, SINK_EXISTS, SINK_COUNT, SINK_VALUE };
-enum { JT_NULL, JT_BOOL, JT_NUM, JT_STR, JT_ARR, JT_OBJ, JT_OTHER };
-
-/* Where selected nodes go. */
-typedef struct jp_sink {
-  int mode;
-  int out;       /* COLLECT/PATHS: result table; VALUE: slot for the value */
-  lua_Integer n; /* nodes seen so far */
-} jp_sink;
-
-typedef struct jp_eval {
-  lua_State *L;
-  const jp_path *path;
-  int root, uv, comps, cache; /* stack slots */
-  int depth;
-} jp_eval;
-
-#define NODE(e, i) (&(e)->path->node[(i)])
-
-static void run_segs(jp_eval *e, int seg, int v, int pd, jp_sink *s);
-static int eval_logical(jp_eval *e, int x, int cur);
-static void push_operand(jp_eval *e, int x, int cur);
+#define JP_FAST_KEYS 64 /* longest recorded key list iterated in place */
 
 /* EXISTS needs one node, VALUE needs to know whether there are two. */
 static int sink_full(const jp_sink *s) {
@@ -45,14 +28,14 @@ static int sink_full(const jp_sink *s) {
 }
 
 /* Count one level of recursion; raises past JP_MAX_DEPTH. */
-static void enter(jp_eval *e) {
+void arazzo_jsonpath_enter(jp_eval *e) {
   if (++e->depth > JP_MAX_DEPTH)
     luaL_error(e->L, "value nested deeper than %d levels (or cyclic)", JP_MAX_DEPTH);
   luaL_checkstack(e->L, 10, "jsonpath evaluation");
 }
 
 /* JSON type of the value at idx; for arrays *n is the length. */
-static int jtype(lua_State *L, int idx, size_t *n) {
+int arazzo_jsonpath_jtype(lua_State *L, int idx, size_t *n) {
   *n = 0;
   switch (lua_type(L, idx)) {
   case LUA_TLIGHTUSERDATA: return lua_touserdata(L, idx) == NULL ? JT_NULL : JT_OTHER;
@@ -66,7 +49,7 @@ static int jtype(lua_State *L, int idx, size_t *n) {
 
 /* Push element i (0-based) of the array at absolute index v; a hole reads
  * as null. [-0,+1] */
-static void push_elem(lua_State *L, int v, lua_Integer i) {
+void arazzo_jsonpath_push_elem(lua_State *L, int v, lua_Integer i) {
   lua_rawgeti(L, v, i + 1);
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
@@ -75,7 +58,7 @@ static void push_elem(lua_State *L, int v, lua_Integer i) {
 }
 
 /* Number of string keys of the table at absolute index v. */
-static lua_Integer object_size(lua_State *L, int v) {
+lua_Integer arazzo_jsonpath_object_size(lua_State *L, int v) {
   lua_Integer n = 0;
   lua_pushnil(L);
   while (lua_next(L, v)) {
@@ -87,7 +70,7 @@ static lua_Integer object_size(lua_State *L, int v) {
 
 /* Push the length of the string (in Unicode scalar values), array or
  * object at absolute index v, of type t (array length n). [-0,+1] */
-static void push_length(lua_State *L, int v, int t, size_t n) {
+void arazzo_jsonpath_push_length(lua_State *L, int v, int t, size_t n) {
   if (t == JT_STR) {
     size_t len, i;
     const char *s = lua_tolstring(L, v, &len);
@@ -97,7 +80,7 @@ static void push_length(lua_State *L, int v, int t, size_t n) {
   } else if (t == JT_ARR) {
     lua_pushinteger(L, (lua_Integer)n);
   } else {
-    lua_pushinteger(L, object_size(L, v));
+    lua_pushinteger(L, arazzo_jsonpath_object_size(L, v));
   }
 }
 
@@ -165,6 +148,110 @@ static void emit(jp_eval *e, int v, int pd, jp_sink *s) {
 
 static void descend(jp_eval *e, int seg, int v, int pd, jp_sink *s);
 
+/* A string key read from a table that anchors it. */
+typedef struct {
+  const char *s;
+  size_t len;
+  int pos;
+} jp_key;
+
+/* Bytewise order, shorter first on a common prefix (arazzo_push_keys's). */
+static int cmp_keys(const void *a, const void *b) {
+  const jp_key *x = (const jp_key *)a, *y = (const jp_key *)b;
+  int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+  return c ? c : x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* Number of string keys of the table at v, counting stops past max. */
+static size_t count_keys(lua_State *L, int v, size_t max) {
+  size_t n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, v)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING && ++n > max) {
+      lua_pop(L, 1);
+      break;
+    }
+  }
+  return n;
+}
+
+/* 1 when the recorded key list at list names every string key of the
+ * object at v exactly once and nothing else (at most JP_FAST_KEYS keys):
+ * arazzo_push_keys would then build a copy of it. Reads only (nothing is
+ * allocated, so no finalizer runs); the list anchors the strings. [-0,+0] */
+static int order_is_exact(lua_State *L, int v, int list) {
+  jp_key k[JP_FAST_KEYS];
+  size_t nk = (size_t)lua_rawlen(L, list), i, j;
+  int ok;
+  if (nk > JP_FAST_KEYS || count_keys(L, v, nk) != nk) return 0;
+  for (i = 0, ok = 1; ok && i < nk; i++) {
+    lua_rawgeti(L, list, (lua_Integer)i + 1);
+    ok = lua_type(L, -1) == LUA_TSTRING;
+    if (ok) {
+      k[i].s = lua_tolstring(L, -1, &k[i].len);
+      for (j = 0; ok && j < i; j++) /* long strings are not interned on 5.4 */
+        ok = k[j].len != k[i].len || (k[j].s != k[i].s && memcmp(k[j].s, k[i].s, k[i].len) != 0);
+      lua_pushvalue(L, -1);
+      lua_rawget(L, v);
+      ok = ok && !lua_isnil(L, -1);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  return ok;
+}
+
+/* With at most JP_FAST_KEYS string keys: push a new list of the string keys
+ * of the object at v sorted bytewise (the order arazzo_push_keys gives an
+ * object without recorded order) and return 1; else push nothing and
+ * return 0. The list is presized and anchors the strings; the second pass
+ * never takes more keys than the first counted, even if a finalizer run by
+ * the allocation changed v. [-0,+(1|0)] */
+static int push_sorted_keys(lua_State *L, int v) {
+  jp_key k[JP_FAST_KEYS];
+  int total = (int)count_keys(L, v, JP_FAST_KEYS), n = 0, i, list;
+  if (total > JP_FAST_KEYS) return 0;
+  luaL_checkstack(L, total + 3, "jsonpath evaluation");
+  lua_createtable(L, total, 0);
+  list = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, v)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING || n == total) continue;
+    k[n].s = lua_tolstring(L, -1, &k[n].len);
+    k[n].pos = n + 1;
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, list, ++n);
+  }
+  qsort(k, (size_t)n, sizeof *k, cmp_keys);
+  for (i = 0; i < n; i++) lua_rawgeti(L, list, k[i].pos);
+  for (i = n; i >= 1; i--) lua_rawseti(L, list, i);
+  return 1;
+}
+
+/* Push the keys of the object at v in arazzo_push_keys order without
+ * building that list when it can: the recorded key list itself when it is
+ * exact, a presized sorted list when there is none, else arazzo_push_keys.
+ * The caller reads the list by index and skips keys no longer in v, so a
+ * recorded list changed meanwhile (only a finalizer could) is harmless.
+ * [-0,+1] */
+static void push_member_keys(jp_eval *e, int v) {
+  lua_State *L = e->L;
+  if (e->order) {
+    lua_pushvalue(L, v);
+    lua_rawget(L, e->order);
+    if (lua_istable(L, -1) && order_is_exact(L, v, lua_gettop(L))) return;
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      if (push_sorted_keys(L, v)) return;
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+  arazzo_push_keys(L, v);
+}
+
 /* A selected child is on top; its key is the string at kidx or, when kidx
  * is 0, the array index idx. Run the segments after seg on it (or, with
  * desc, descend into it for the descendant segment seg), then pop it. */
@@ -177,7 +264,7 @@ static void visit(jp_eval *e, int seg, int pd, jp_sink *s, int kidx, lua_Integer
     lua_rawseti(L, e->comps, pd + 1);
   }
   if (desc) descend(e, seg, child, pd + 1, s);
-  else run_segs(e, NODE(e, seg)->next, child, pd + 1, s);
+  else arazzo_jsonpath_run_segs(e, NODE(e, seg)->next, child, pd + 1, s);
   lua_settop(L, child - 1);
 }
 
@@ -189,22 +276,23 @@ static void each_child(jp_eval *e, int seg, int v, int t, size_t n, int pd, jp_s
   if (t == JT_ARR) {
     size_t i;
     for (i = 0; i < n && !sink_full(s); i++) {
-      push_elem(L, v, (lua_Integer)i);
-      if (filter < 0 || eval_logical(e, filter, lua_gettop(L)))
+      arazzo_jsonpath_push_elem(L, v, (lua_Integer)i);
+      if (filter < 0 || arazzo_jsonpath_eval_logical(e, filter, lua_gettop(L)))
         visit(e, seg, pd, s, 0, (lua_Integer)i, desc);
       else
         lua_pop(L, 1);
     }
   } else if (t == JT_OBJ) {
     int keys, k, nk;
-    arazzo_push_keys(L, v);
+    push_member_keys(e, v);
     keys = lua_gettop(L);
     nk = (int)lua_rawlen(L, keys);
     for (k = 1; k <= nk && !sink_full(s); k++) {
       lua_rawgeti(L, keys, k);
       lua_pushvalue(L, -1);
       lua_rawget(L, v);
-      if (!lua_isnil(L, -1) && (filter < 0 || eval_logical(e, filter, lua_gettop(L))))
+      if (!lua_isnil(L, -1) &&
+          (filter < 0 || arazzo_jsonpath_eval_logical(e, filter, lua_gettop(L))))
         visit(e, seg, pd, s, lua_gettop(L) - 1, 0, desc);
       else
         lua_pop(L, 1);
@@ -230,14 +318,14 @@ static void slice(jp_eval *e, int seg, const jp_node *x, int v, size_t len, int 
     lo = clamp(start, 0, n);
     hi = clamp(end, 0, n);
     for (i = lo; i < hi && !sink_full(s); i += step) {
-      push_elem(e->L, v, i);
+      arazzo_jsonpath_push_elem(e->L, v, i);
       visit(e, seg, pd, s, 0, i, 0);
     }
   } else {
     hi = clamp(start, -1, n - 1);
     lo = clamp(end, -1, n - 1);
     for (i = hi; lo < i && !sink_full(s); i += step) {
-      push_elem(e->L, v, i);
+      arazzo_jsonpath_push_elem(e->L, v, i);
       visit(e, seg, pd, s, 0, i, 0);
     }
   }
@@ -259,7 +347,7 @@ static void apply_selector(jp_eval *e, int seg, int sel, int v, int pd, jp_sink 
       lua_pop(L, 1);
     } else if ((x->flags & JP_F_JSLENGTH) && (t == JT_ARR || t == JT_STR)) {
       lua_rawgeti(L, e->uv, x->ref);
-      push_length(L, v, t, n);
+      arazzo_jsonpath_push_length(L, v, t, n);
       visit(e, seg, pd, s, lua_gettop(L) - 1, 0, 0);
       lua_pop(L, 1);
     }
@@ -274,7 +362,7 @@ static void apply_selector(jp_eval *e, int seg, int sel, int v, int pd, jp_sink 
     i = x->u.i[0];
     if (i < 0 || x->kind == JP_SEL_FROMEND) i += (lua_Integer)n;
     if (i >= 0 && i < (lua_Integer)n) {
-      push_elem(L, v, i);
+      arazzo_jsonpath_push_elem(L, v, i);
       visit(e, seg, pd, s, 0, i, 0);
     }
   }
@@ -291,298 +379,29 @@ static void apply_all(jp_eval *e, int seg, int v, int pd, jp_sink *s, int t, siz
  * descendant of v, parents before children, arrays in order (2.5.2.2). */
 static void descend(jp_eval *e, int seg, int v, int pd, jp_sink *s) {
   size_t n;
-  int t = jtype(e->L, v, &n);
-  enter(e);
+  int t = arazzo_jsonpath_jtype(e->L, v, &n);
+  arazzo_jsonpath_enter(e);
   apply_all(e, seg, v, pd, s, t, n);
   if (!sink_full(s)) each_child(e, seg, v, t, n, pd, s, -1, 1);
   e->depth--;
 }
 
 /* Run the segments from seg (-1: none left) on the node at v. */
-static void run_segs(jp_eval *e, int seg, int v, int pd, jp_sink *s) {
+void arazzo_jsonpath_run_segs(jp_eval *e, int seg, int v, int pd, jp_sink *s) {
   size_t n;
   int t;
   if (seg < 0) {
     emit(e, v, pd, s);
     return;
   }
-  enter(e);
+  arazzo_jsonpath_enter(e);
   if (NODE(e, seg)->kind == JP_SEG_DESC) {
     descend(e, seg, v, pd, s);
   } else {
-    t = jtype(e->L, v, &n);
+    t = arazzo_jsonpath_jtype(e->L, v, &n);
     apply_all(e, seg, v, pd, s, t, n);
   }
   e->depth--;
-}
-
-/* ---- filter expressions -------------------------------------------------- */
-
-/* Push the value of the singular query q (nil for Nothing) without building
- * a nodelist. [-0,+1] */
-static void push_singular(jp_eval *e, const jp_node *q, int cur) {
-  lua_State *L = e->L;
-  int seg;
-  lua_pushvalue(L, q->flags & JP_F_ABS ? e->root : cur);
-  for (seg = q->a; seg >= 0 && !lua_isnil(L, -1); seg = NODE(e, seg)->next) {
-    const jp_node *x = NODE(e, NODE(e, seg)->a);
-    int v = lua_gettop(L);
-    size_t n;
-    int t = jtype(L, v, &n);
-    lua_Integer i = x->u.i[0];
-    if (x->kind == JP_SEL_NAME && t == JT_OBJ) {
-      lua_rawgeti(L, e->uv, x->ref);
-      lua_rawget(L, v);
-    } else if (x->kind == JP_SEL_NAME && (x->flags & JP_F_JSLENGTH) && (t == JT_ARR || t == JT_STR)) {
-      push_length(L, v, t, n);
-    } else if (x->kind == JP_SEL_INDEX && t == JT_ARR && (i < 0 ? i + (lua_Integer)n : i) >= 0 &&
-               (i < 0 ? i + (lua_Integer)n : i) < (lua_Integer)n) {
-      push_elem(L, v, i < 0 ? i + (lua_Integer)n : i);
-    } else {
-      lua_pushnil(L);
-    }
-    lua_remove(L, v);
-  }
-}
-
-/* Run query node q from the current node cur into a sink of the given
- * mode; returns how many nodes it saw (EXISTS stops at 1, VALUE at 2). In
- * VALUE mode pushes the single node's value, or nil. [-0,+(0|1)] */
-static lua_Integer run_query(jp_eval *e, int q, int cur, int mode) {
-  lua_State *L = e->L;
-  const jp_node *qn = NODE(e, q);
-  jp_sink s;
-  if (qn->flags & JP_F_SINGULAR) {
-    int found;
-    push_singular(e, qn, cur);
-    found = !lua_isnil(L, -1);
-    if (mode != SINK_VALUE) lua_pop(L, 1);
-    return found;
-  }
-  s.mode = mode;
-  s.n = 0;
-  s.out = 0;
-  if (mode == SINK_VALUE) {
-    lua_pushnil(L);
-    s.out = lua_gettop(L);
-  }
-  run_segs(e, qn->a, qn->flags & JP_F_ABS ? e->root : cur, 0, &s);
-  if (mode == SINK_VALUE && s.n != 1) {
-    lua_pushnil(L);
-    lua_replace(L, s.out);
-  }
-  return s.n;
-}
-
-/* Deep equality of two JSON values (2.3.5.2.2); numbers compare by value
- * across integer and float. */
-static int values_equal(jp_eval *e, int a, int b) {
-  lua_State *L = e->L;
-  size_t na, nb, i;
-  int ta = jtype(L, a, &na), tb = jtype(L, b, &nb), r, top = lua_gettop(L);
-  if (ta != tb) return 0;
-  if (ta != JT_ARR && ta != JT_OBJ) return ta == JT_NULL || lua_rawequal(L, a, b);
-  if (lua_rawequal(L, a, b)) return 1;
-  enter(e);
-  if (ta == JT_ARR) {
-    r = na == nb;
-    for (i = 0; r && i < na; i++) {
-      push_elem(L, a, (lua_Integer)i);
-      push_elem(L, b, (lua_Integer)i);
-      r = values_equal(e, top + 1, top + 2);
-      lua_settop(L, top);
-    }
-  } else {
-    r = object_size(L, a) == object_size(L, b);
-    lua_pushnil(L);
-    while (r && lua_next(L, a)) {
-      if (lua_type(L, -2) == LUA_TSTRING) {
-        lua_pushvalue(L, -2);
-        lua_rawget(L, b);
-        r = !lua_isnil(L, -1) && values_equal(e, lua_gettop(L) - 1, lua_gettop(L));
-        lua_pop(L, 1);
-      }
-      lua_pop(L, 1);
-    }
-    lua_settop(L, top);
-  }
-  e->depth--;
-  return r;
-}
-
-/* a == b where nil stands for Nothing (an empty nodelist). */
-static int equal(jp_eval *e, int a, int b) {
-  int na = lua_isnil(e->L, a), nb = lua_isnil(e->L, b);
-  if (na || nb) return na && nb;
-  return values_equal(e, a, b);
-}
-
-/* a < b: numbers by value, strings by Unicode scalar values (bytewise on
- * UTF-8), anything else false. */
-static int less(jp_eval *e, int a, int b) {
-  lua_State *L = e->L;
-  int ta = lua_type(L, a), tb = lua_type(L, b);
-  if (ta == LUA_TNUMBER && tb == LUA_TNUMBER) return lua_compare(L, a, b, LUA_OPLT);
-  if (ta == LUA_TSTRING && tb == LUA_TSTRING) {
-    size_t la, lb;
-    const char *sa = lua_tolstring(L, a, &la), *sb = lua_tolstring(L, b, &lb);
-    int c = memcmp(sa, sb, la < lb ? la : lb);
-    return c < 0 || (c == 0 && la < lb);
-  }
-  return 0;
-}
-
-static int eval_cmp(jp_eval *e, const jp_node *c, int cur) {
-  lua_State *L = e->L;
-  int a, b, r;
-  luaL_checkstack(L, 4, "jsonpath evaluation");
-  push_operand(e, c->a, cur);
-  a = lua_gettop(L);
-  push_operand(e, NODE(e, c->a)->next, cur);
-  b = lua_gettop(L);
-  switch (c->op) {
-  case JP_EQ: r = equal(e, a, b); break;
-  case JP_NE: r = !equal(e, a, b); break;
-  case JP_LT: r = less(e, a, b); break;
-  case JP_LE: r = less(e, a, b) || equal(e, a, b); break;
-  case JP_GT: r = less(e, b, a); break;
-  default: r = less(e, b, a) || equal(e, a, b); break;
-  }
-  lua_settop(L, a - 1);
-  return r;
-}
-
-/* The regex for a match()/search() pattern operand x that is not a literal:
- * translated and compiled once per evaluation (cached by pattern). NULL
- * when the operand is not a string or not a valid I-Regexp. [-0,+0] */
-static arazzo_regex *dynamic_regex(jp_eval *e, int x, int cur, int full) {
-  lua_State *L = e->L;
-  int top = lua_gettop(L);
-  arazzo_regex *re = NULL;
-  char err[160];
-  size_t len;
-  const char *s;
-  push_operand(e, x, cur); /* top+1: pattern */
-  if (lua_type(L, top + 1) != LUA_TSTRING) {
-    lua_settop(L, top);
-    return NULL;
-  }
-  if (lua_isnil(L, e->cache)) {
-    lua_createtable(L, 2, 0);
-    lua_replace(L, e->cache);
-  }
-  lua_rawgeti(L, e->cache, full + 1); /* top+2: cache for this mode */
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, e->cache, full + 1);
-  }
-  lua_pushvalue(L, top + 1);
-  lua_rawget(L, top + 2);
-  if (lua_type(L, -1) == LUA_TUSERDATA) {
-    re = (arazzo_regex *)lua_touserdata(L, -1);
-  } else if (lua_isnil(L, -1)) {
-    s = lua_tolstring(L, top + 1, &len);
-    if (arazzo_regex_push_iregexp(L, s, len)) {
-      s = lua_tolstring(L, -1, &len);
-      re = arazzo_regex_compile(L, s, len, full, err, sizeof err);
-    }
-    lua_pushvalue(L, top + 1);
-    if (re) lua_pushvalue(L, -2);
-    else lua_pushboolean(L, 0);
-    lua_rawset(L, top + 2);
-  }
-  lua_settop(L, top);
-  return re;
-}
-
-/* match() / search() (2.4.6, 2.4.7): LogicalFalse unless both operands are
- * strings and the pattern is a valid I-Regexp; raises when the regex engine
- * fails (match limit, invalid UTF-8 subject). */
-static int eval_regex(jp_eval *e, const jp_node *f, int cur) {
-  lua_State *L = e->L;
-  int top = lua_gettop(L), r = 0;
-  arazzo_regex *re = f->u.re;
-  if (f->flags & JP_F_BADRE) return 0;
-  push_operand(e, f->a, cur);
-  if (lua_type(L, -1) == LUA_TSTRING) {
-    if (!re) re = dynamic_regex(e, NODE(e, f->a)->next, cur, f->op == JP_FN_MATCH);
-    if (re) {
-      size_t len;
-      const char *s = lua_tolstring(L, top + 1, &len);
-      r = arazzo_regex_exec(re, s, len);
-      if (r < 0) {
-        char buf[200];
-        luaL_error(L, "%s(): %s", f->op == JP_FN_MATCH ? "match" : "search",
-                   arazzo_regex_error(re, buf, sizeof buf));
-      }
-    }
-  }
-  lua_settop(L, top);
-  return r;
-}
-
-/* Push the ValueType result of a function (length, count, value). */
-static void push_function(jp_eval *e, const jp_node *f, int cur) {
-  lua_State *L = e->L;
-  size_t n;
-  int t;
-  if (f->op == JP_FN_LENGTH) {
-    push_operand(e, f->a, cur);
-    t = lua_isnil(L, -1) ? JT_OTHER : jtype(L, -1, &n);
-    if (t == JT_STR || t == JT_ARR || t == JT_OBJ) push_length(L, lua_gettop(L), t, n);
-    else lua_pushnil(L);
-    lua_remove(L, -2);
-  } else if (f->op == JP_FN_COUNT) {
-    lua_pushinteger(L, run_query(e, f->a, cur, SINK_COUNT));
-  } else if (f->op == JP_FN_VALUE) {
-    run_query(e, f->a, cur, SINK_VALUE);
-  } else {
-    lua_pushboolean(L, eval_regex(e, f, cur)); /* not reached: rejected by the type checker */
-  }
-}
-
-/* Push a comparable or argument: literal, singular query or function value
- * (nil stands for Nothing). [-0,+1] */
-static void push_operand(jp_eval *e, int x, int cur) {
-  lua_State *L = e->L;
-  const jp_node *n = NODE(e, x);
-  if (n->kind == JP_QUERY) {
-    push_singular(e, n, cur);
-  } else if (n->kind == JP_FUNC) {
-    push_function(e, n, cur);
-  } else if (n->op == JP_L_STR) {
-    lua_rawgeti(L, e->uv, n->ref);
-  } else if (n->op == JP_L_INT) {
-    lua_pushinteger(L, n->u.i[0]);
-  } else if (n->op == JP_L_NUM) {
-    lua_pushnumber(L, n->u.d);
-  } else if (n->op == JP_L_NULL) {
-    arazzo_push_null(L);
-  } else {
-    lua_pushboolean(L, n->op == JP_L_TRUE);
-  }
-}
-
-/* Evaluate the logical expression x with @ at stack index cur. */
-static int eval_logical(jp_eval *e, int x, int cur) {
-  const jp_node *n = NODE(e, x);
-  int k;
-  switch (n->kind) {
-  case JP_OR:
-    for (k = n->a; k >= 0; k = NODE(e, k)->next)
-      if (eval_logical(e, k, cur)) return 1;
-    return 0;
-  case JP_AND:
-    for (k = n->a; k >= 0; k = NODE(e, k)->next)
-      if (!eval_logical(e, k, cur)) return 0;
-    return 1;
-  case JP_NOT: return !eval_logical(e, n->a, cur);
-  case JP_CMP: return eval_cmp(e, n, cur);
-  case JP_QUERY: return run_query(e, x, cur, SINK_EXISTS) > 0;
-  default: return eval_regex(e, n, cur); /* match() or search() */
-  }
 }
 
 /* ---- Lua API ------------------------------------------------------------ */
@@ -608,7 +427,9 @@ static int run_protected(lua_State *L) {
   e.comps = 6;
   lua_pushnil(L);
   e.cache = 7;
-  run_segs(&e, NODE(&e, e.path->root)->a, e.root, 0, &s);
+  arazzo_push_order_table(L);
+  e.order = lua_istable(L, 8) ? 8 : 0;
+  arazzo_jsonpath_run_segs(&e, NODE(&e, e.path->root)->a, e.root, 0, &s);
   if (s.mode == SINK_EXISTS) {
     lua_pushboolean(L, s.n > 0);
     return 1;
