@@ -703,6 +703,37 @@ components:
     end)
   end)
 
+  describe("lenient mode", function()
+    local text = [[
+  - workflowId: w
+    steps:
+      - stepId: list
+        operationId: listItems
+        parameters: [{name: X-Trace, in: header, value: 'Bearer $inputs.token'}]
+        successCriteria: [{context: $response.body, condition: '$.items.length > 0', type: jsonpath}]
+]]
+    it("interpolates bare references and evaluates JavaScript-style conditions, with warnings", function()
+      local w, doc = wf(text)
+      assert.equal(2, #doc.warnings)
+      local r, log = run(w, { token = "t1" }, { ["GET /v1/items"] = json_response(200, '{"items": [1]}') })
+      assert.is_true(r.ok, r.error and r.error.message)
+      assert.equal("Bearer t1", log[1].headers["X-Trace"])
+    end)
+
+    it("is off with lenient = false: the condition is an error, the bare reference literal text", function()
+      local doc, err = arazzo.load(HEAD .. "workflows:\n" .. text, { name = "run.yaml", base = "spec/fixtures/run",
+        lenient = false })
+      assert.is_nil(doc)
+      assert.matches("run.yaml:12:53: workflows[0].steps[0].successCriteria[0].condition: jsonpath: ", err, 1, true)
+      assert.matches("allowed only in lenient mode", err, 1, true)
+      local strict = assert(arazzo.load(HEAD .. "workflows:\n" .. text:gsub("\n        successCriteria[^\n]*", ""),
+        { name = "run.yaml", base = "spec/fixtures/run", lenient = false }))
+      assert.matches("strict mode sends it as literal text", strict.warnings[1], 1, true)
+      local _, log = run(strict.workflows[1], { token = "t1" }, { ["GET /v1/items"] = json_response(200, "{}") })
+      assert.equal("Bearer $inputs.token", log[1].headers["X-Trace"])
+    end)
+  end)
+
   describe("results", function()
     local w = wf([[
   - workflowId: w

@@ -50,7 +50,15 @@ local function compile_string(c, s, path)
     c.report:error(path, format("%s in '%s'", msg, s), "expr")
     return nil, false
   end
-  if e:kind() == "literal" then return s, false end
+  if e:kind() == "literal" then
+    if not c.lenient then
+      local probe = core.expr_compile(s, "value", { lenient = true })
+      if probe and probe:kind() ~= "literal" then
+        c.report:warn(path, format("'%s' holds a runtime expression without braces; strict mode sends it as literal text", s))
+      end
+    end
+    return s, false
+  end
   M.note_lenient(c, e, path)
   c.exprs[#c.exprs + 1] = { expr = e, path = path }
   return e, true

@@ -409,6 +409,8 @@ local function request_body(st, c, step, step_plan, spath)
       ct = type(rb.payload) == "string" and "text/plain" or "application/json"
       st.report:warn(bpath, format("no contentType and the operation declares no request body media type; using %s", ct))
     end
+  elseif ct:find("*", 1, true) and not st.lenient then
+    st.report:error(extend(bpath, "contentType"), format("contentType '%s' is a media range, not a media type", ct), "invalid")
   elseif ct:find("*", 1, true) then
     -- a media range ("*/*", "application/*+json") cannot be sent: use the
     -- operation's first declared type inside the range
