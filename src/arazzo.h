@@ -145,7 +145,7 @@ void arazzo_expr_methods(lua_State *L);
 
 /* ---- cross-module C APIs ------------------------------------------------ */
 
-/* json.c: encode the value at idx (compact, max_depth 1000) and append
+/* json_encode.c: encode the value at idx (compact, max_depth 1000) and append
  * the text to b, which the caller initialised and which must be the top of
  * the stack (nothing pushed above it). Success: returns NULL, stack as
  * before, text added to b. Error (cycle, NaN, bad type or key, sparse
@@ -154,7 +154,7 @@ void arazzo_expr_methods(lua_State *L);
  * added to b; the pointer is valid while the string stays there, and the
  * caller must pop it before touching b again. Raises memory errors only. */
 const char *arazzo_json_encode_value(lua_State *L, int idx, luaL_Buffer *b);
-/* json.c: decode s[0..len) (strict RFC 8259, max_depth 1000, key order
+/* json_decode.c: decode s[0..len) (strict RFC 8259, max_depth 1000, key order
  * recorded) and push the value, returning 1; on error pushes nothing and
  * returns 0 with a static message in *msg and the 0-based byte offset in
  * *errpos. s must stay alive during the call (anchor a Lua string on the
