@@ -51,8 +51,10 @@ void arazzo_push_keys(lua_State *L, int idx);
  * value on LuaJIT). On success stores it in *out. [-0,+0] */
 int arazzo_number_is_integer(lua_State *L, int idx, long long *out);
 
-/* Append a shortest round-trip representation of d to b (no NaN/Inf:
- * caller checks). Integral values below 2^53 print without ".0". */
+/* Append to b the shortest %.*g text (precision 1..17) that reads back as
+ * d, with '.' as the decimal point whatever the C locale says (no NaN/Inf:
+ * caller checks). Integral values below 2^53 print without ".0", -0 as "0".
+ * Test hook: core._format_double(x). */
 void arazzo_format_double(luaL_Buffer *b, double d);
 
 /* ---- module openers: each registers its functions into the table on top
