@@ -73,6 +73,8 @@ describe("arazzo.core json", function()
       assert.equal("1.5", E(1.5))
       assert.equal("1e+300", E(1e300))
       assert.equal("-0.0", E(-0.0))
+      assert.equal("5e-324", E(5e-324))
+      assert.equal("[-5e-324,123.456]", E({ -5e-324, 123.456 }))
       assert.equal("0.30000000000000004", E(0.1 + 0.2))
       for _, x in ipairs({ 5e-324, 1 / 3, 2 ^ 60, -2.5e-7, 1.7976931348623157e308, 123.456 }) do
         assert.equal(x, D(E(x)))

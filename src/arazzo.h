@@ -51,8 +51,10 @@ void arazzo_push_keys(lua_State *L, int idx);
  * value on LuaJIT). On success stores it in *out. [-0,+0] */
 int arazzo_number_is_integer(lua_State *L, int idx, long long *out);
 
-/* Append a shortest round-trip representation of d to b (no NaN/Inf:
- * caller checks). Integral values below 2^53 print without ".0". */
+/* Append to b the shortest %.*g text (precision 1..17) that reads back as
+ * d, with '.' as the decimal point whatever the C locale says (no NaN/Inf:
+ * caller checks). Integral values below 2^53 print without ".0", -0 as "0".
+ * Test hook: core._format_double(x). */
 void arazzo_format_double(luaL_Buffer *b, double d);
 
 /* ---- module openers: each registers its functions into the table on top
@@ -145,7 +147,7 @@ void arazzo_expr_methods(lua_State *L);
 
 /* ---- cross-module C APIs ------------------------------------------------ */
 
-/* json.c: encode the value at idx (compact, max_depth 1000) and append
+/* json_encode.c: encode the value at idx (compact, max_depth 1000) and append
  * the text to b, which the caller initialised and which must be the top of
  * the stack (nothing pushed above it). Success: returns NULL, stack as
  * before, text added to b. Error (cycle, NaN, bad type or key, sparse
@@ -154,7 +156,7 @@ void arazzo_expr_methods(lua_State *L);
  * added to b; the pointer is valid while the string stays there, and the
  * caller must pop it before touching b again. Raises memory errors only. */
 const char *arazzo_json_encode_value(lua_State *L, int idx, luaL_Buffer *b);
-/* json.c: decode s[0..len) (strict RFC 8259, max_depth 1000, key order
+/* json_decode.c: decode s[0..len) (strict RFC 8259, max_depth 1000, key order
  * recorded) and push the value, returning 1; on error pushes nothing and
  * returns 0 with a static message in *msg and the 0-based byte offset in
  * *errpos. s must stay alive during the call (anchor a Lua string on the

@@ -1,5 +1,6 @@
 /* value.c: the shared data model: null, array marker, key order, numbers.
  * Licence: MIT (see LICENSE). */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,20 +174,53 @@ int arazzo_number_is_integer(lua_State *L, int idx, long long *out) {
 #endif
 }
 
+/* 1 for the bytes of %g output other than the decimal point. */
+static int is_num_char(char c) {
+  return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == 'e' || c == 'E';
+}
+
+/* Print d with %.*g at precision prec into buf (size n); 1 when the text
+ * reads back as d. snprintf and strtod both follow LC_NUMERIC, so the check
+ * holds whatever the locale's decimal point is. */
+static int format_g(char *buf, size_t n, int prec, double d) {
+  snprintf(buf, n, "%.*g", prec, d);
+  return strtod(buf, NULL) == d;
+}
+
+/* Append d as the shortest %.*g text (precision 1..17) that reads back as
+ * d, with '.' as the decimal point whatever LC_NUMERIC says; integral
+ * values below 2^53 print as integers ("-0" as "0"). The scan starts at 15
+ * for a normal double: its rounding interval (at most 2^-52 |d| wide) holds
+ * at most one 15-digit decimal (those are at least 10^-15 |d| apart), so
+ * when a shorter precision p reads back, %.15g prints the same decimal and
+ * %g drops its trailing zeros: the same text as %.{p}g. Subnormals have
+ * fewer significant bits and scan from 1 (5e-324, not 4.94065645841247e-324).
+ * [-0,+0] on the stack, may add to b. */
 void arazzo_format_double(luaL_Buffer *b, double d) {
   char buf[40];
   int prec;
+  size_t i, j;
   if (floor(d) == d && fabs(d) < 9007199254740992.0) {
     snprintf(buf, sizeof buf, "%.0f", d);
     if (strcmp(buf, "-0") == 0) strcpy(buf, "0");
     luaL_addstring(b, buf);
     return;
   }
-  for (prec = 15; prec <= 17; prec++) {
-    snprintf(buf, sizeof buf, "%.*g", prec, d);
-    if (strtod(buf, NULL) == d) break;
+  prec = fabs(d) < DBL_MIN ? 1 : 15;
+  while (prec < 17 && !format_g(buf, sizeof buf, prec, d)) prec++;
+  if (prec == 17) snprintf(buf, sizeof buf, "%.17g", d);
+  /* anything but digits, sign and exponent is the locale's decimal point
+   * (perhaps several bytes): it becomes one '.' (rewritten in place, the
+   * text only shrinks) */
+  for (i = j = 0; buf[i] != '\0'; i++) {
+    if (is_num_char(buf[i])) {
+      buf[j++] = buf[i];
+    } else {
+      buf[j++] = '.';
+      while (buf[i + 1] != '\0' && !is_num_char(buf[i + 1])) i++;
+    }
   }
-  luaL_addstring(b, buf);
+  luaL_addlstring(b, buf, j);
 }
 
 /* core.array([t]) -> t marked as an array (a new empty one without t). */
@@ -248,10 +282,22 @@ static int l_isinteger(lua_State *L) {
   return 1;
 }
 
+/* core._format_double(x) -> the text arazzo_format_double gives the
+ * finite number x (test hook). Raises on a non-number, NaN or an infinity. */
+static int l_format_double(lua_State *L) {
+  double d = (double)luaL_checknumber(L, 1);
+  luaL_Buffer b;
+  luaL_argcheck(L, d == d && d - d == 0, 1, "finite number expected");
+  luaL_buffinit(L, &b);
+  arazzo_format_double(&b, d);
+  luaL_pushresult(&b);
+  return 1;
+}
+
 static const luaL_Reg value_funcs[] = {
     {"array", l_array},       {"isarray", l_isarray},   {"keys", l_keys},
     {"setorder", l_setorder}, {"getorder", l_getorder}, {"isinteger", l_isinteger},
-    {NULL, NULL}};
+    {"_format_double", l_format_double}, {NULL, NULL}};
 
 void arazzo_value_open(lua_State *L) {
   if (luaL_newmetatable(L, ARAZZO_ARRAY_MT)) {

@@ -1,0 +1,169 @@
+/* json_internal.h: private declarations shared by json.c, json_encode.c,
+ * json_encode_keys.c and json_decode.c. Not installed.
+ * Licence: MIT (see LICENSE).
+ *
+ * Both directions are iterative: nesting lives in an explicit frame stack in
+ * malloc'd memory (owned by a "scratch" userdata with __gc) plus one or two
+ * Lua stack slots per level, so depth is bounded by max_depth and by
+ * lua_checkstack, never by the C stack. No Lua code and no metamethod is
+ * called; tables are read with raw access only. All bytes are built in the
+ * scratch buffer, never in a luaL_Buffer, because traversal keeps values
+ * above the buffer; a finished text is copied into a Lua string once.
+ *
+ * The byte writers (json_room, json_put, json_putc) and json_utf8_len are
+ * static inline here, so each file keeps its own inlined copy as before the
+ * split (no external symbol, hence no arazzo_ prefix): they sit in the hot
+ * loops. Functions with external linkage are arazzo_json_<verb>. */
+#ifndef ARAZZO_JSON_INTERNAL_H
+#define ARAZZO_JSON_INTERNAL_H
+
+#include <string.h>
+
+#include "arazzo.h"
+
+#define JSON_DEFAULT_DEPTH 1000
+
+/* ---- shared: byte classes and UTF-8 (json.c) ----------------------------- */
+
+/* Byte classes: 0 plain ASCII, 1 needs escaping in a string (control, '"',
+ * '\\'), 2..4 lead byte of a UTF-8 sequence of that length, 5 never valid
+ * as a lead byte (continuation, C0/C1 overlong leads, F5..FF). */
+extern const unsigned char arazzo_json_byte_class[256];
+
+/* Length of the valid UTF-8 sequence at p (at most avail bytes), or 0 when
+ * it is malformed: truncated, overlong, a surrogate or above U+10FFFF. */
+static inline size_t json_utf8_len(const unsigned char *p, size_t avail) {
+  unsigned char lo = 0x80, hi = 0xbf;
+  size_t n = arazzo_json_byte_class[p[0]], i;
+  if (n < 2 || n > 4 || avail < n) return 0;
+  if (p[0] == 0xe0) lo = 0xa0;
+  else if (p[0] == 0xed) hi = 0x9f;
+  else if (p[0] == 0xf0) lo = 0x90;
+  else if (p[0] == 0xf4) hi = 0x8f;
+  if (p[1] < lo || p[1] > hi) return 0;
+  for (i = 2; i < n; i++)
+    if (p[i] < 0x80 || p[i] > 0xbf) return 0;
+  return n;
+}
+
+/* ---- scratch memory owned by a userdata (json.c) ------------------------- */
+
+typedef struct {
+  const char *s; /* a key string in the object's key list; valid only until
+                    the next Lua allocation, afterwards use pos */
+  size_t len;
+  lua_Integer pos; /* its index in that key list */
+} json_key;
+
+typedef struct {
+  char *buf; /* output text (encode), unescaped string or number (decode) */
+  size_t len, cap;
+  void *frames; /* enc_frame[] or dec_frame[] */
+  size_t fcap;  /* in frames */
+  json_key *keys;
+  size_t nkeys, kcap;
+} json_scratch;
+
+/* Free everything a scratch owns; idempotent (__gc, __close and the normal
+ * path all call it). */
+void arazzo_json_scratch_free(json_scratch *s);
+/* Push a new, empty scratch userdata and return it. Its metatable is created
+ * on first use, so C callers work whatever order modules were opened in.
+ * [-0,+1], raises memory errors only. */
+json_scratch *arazzo_json_scratch_new(lua_State *L);
+/* Grow the array *p (elements of size sz, capacity *cap) to hold need
+ * elements. Raises "json: not enough memory" on overflow or OOM; the old
+ * block stays owned by the scratch, so nothing leaks. */
+void arazzo_json_grow(lua_State *L, void **p, size_t *cap, size_t need, size_t sz);
+
+/* Make room for n more bytes in the scratch buffer; returns the write
+ * position. Raises memory errors only. */
+static inline char *json_room(lua_State *L, json_scratch *s, size_t n) {
+  if (s->cap - s->len < n) {
+    if (n > (size_t)-1 - s->len) luaL_error(L, "json: not enough memory");
+    arazzo_json_grow(L, (void **)&s->buf, &s->cap, s->len + n, 1);
+  }
+  return s->buf + s->len;
+}
+
+static inline void json_put(lua_State *L, json_scratch *s, const char *p, size_t n) {
+  if (n == 0) return; /* the buffer may still be NULL */
+  memcpy(json_room(L, s, n), p, n);
+  s->len += n;
+}
+
+static inline void json_putc(lua_State *L, json_scratch *s, char c) {
+  if (s->len == s->cap) json_room(L, s, 1);
+  s->buf[s->len++] = c;
+}
+
+#define JSON_PUTLIT(L, s, lit) json_put((L), (s), "" lit, sizeof(lit) - 1)
+
+/* ---- encoder (json_encode.c, json_encode_keys.c) ------------------------- */
+
+/* ENC_KEYED: the json_key entries give the key order (indexes into the key
+ * list); ENC_LISTED: the key list is already in order. */
+enum { ENC_ARRAY, ENC_KEYED, ENC_LISTED };
+
+typedef struct {
+  const void *ptr; /* table identity, for cycle detection */
+  size_t i, n;     /* children started so far, child count */
+  size_t kbase;    /* first json_key of a keyed object */
+  int tidx, lidx;  /* stack slots of the table and of its key list */
+  int kind;
+} enc_frame;
+
+typedef struct {
+  lua_State *L;
+  json_scratch *s;
+  const char *indent; /* NULL: compact */
+  size_t indent_len;
+  size_t max_depth;
+  size_t depth; /* frames in use */
+  int order;    /* stack slot of the key-order table, 0 when absent */
+  int seen;     /* stack slot of the set of open tables beyond JSON_SCAN_DEPTH
+                   (nil until first needed) */
+} enc;
+
+/* Encode the value at idx with the settings in e. Leaves the JSON text
+ * (returns 1) or the error message (returns 0) on top, in place of the
+ * scratch it used; scratch memory is freed before returning.
+ * [-0,+1], raises memory errors only (the scratch's __gc then frees). */
+int arazzo_json_encode_run(lua_State *L, enc *e, int idx);
+/* Replace the output with "json: <what> at <pointer>" where the pointer
+ * names the child being encoded in each open frame (all frames, or all but
+ * the innermost when whole is 0). Returns -1 for the caller to pass on. */
+int arazzo_json_encode_fail(enc *e, const char *what, int whole);
+/* json_encode_keys.c: check that the marked array at t (raw length n) has
+ * exactly the keys 1..n. Returns 0, or fails naming the first stray key.
+ * [-0,+0] */
+int arazzo_json_encode_check_array(enc *e, int t, size_t n);
+/* json_encode_keys.c: push the key list of the object at t and fill the
+ * frame f (kind, lidx, n, json_keys from f->kbase): recorded order, or all
+ * string keys sorted bytewise. Fails on a non-string key. [-0,+1] */
+int arazzo_json_encode_keys(enc *e, int t, enc_frame *f);
+
+/* ---- decoder (json_decode.c) --------------------------------------------- */
+
+enum { DEC_OK, DEC_SYNTAX, DEC_DEPTH };
+
+typedef struct {
+  lua_State *L;
+  json_scratch *s;
+  const unsigned char *start, *p, *end;
+  size_t max_depth, depth;
+  size_t hinted;   /* frame slots whose hint has been set */
+  int order;       /* record key order of objects */
+  int code;        /* DEC_SYNTAX or DEC_DEPTH once failed */
+  int found;       /* the message reads "unexpected <char at errpos>, <msg>" */
+  const char *msg; /* static text */
+  size_t errpos;   /* byte offset into the input */
+} dec;
+
+/* Decode s[0..len) with the settings in d. On success the value is on top
+ * (returns 1, [-0,+1]); on failure nothing is left (returns 0, d->msg and
+ * d->errpos set). Scratch memory is freed either way; raises memory errors
+ * only (the scratch's __gc then frees). */
+int arazzo_json_decode_run(lua_State *L, dec *d, const char *s, size_t len);
+
+#endif
