@@ -18,6 +18,7 @@ local helpers = require "helpers"
 local server = require "support.server"
 
 local SCRIPT = "spec/support/canned_server.py"
+local A = core.array
 local NONE = setmetatable({}, { __tostring = function() return "<absent>" end })
 
 ------------------------------------------------------------------------------
@@ -541,6 +542,97 @@ end
 ------------------------------------------------------------------------------
 -- the specs
 
+describe("conformance: the canned server", function()
+  local canned
+  setup(function() canned = canned_start() end)
+  teardown(function() if canned then canned:stop() end end)
+
+  local function req(method, path, body, headers)
+    local res, err = canned.http:request({ method = method, url = canned.url .. path, body = body, headers = headers,
+      timeout = 10 })
+    assert(res, err)
+    return res
+  end
+
+  it("prefers a literal path to a templated one and answers unmatched routes 404, naming them", function()
+    canned:set({
+      { source = "api", method = "get", path = "/pet/{petId}/coupons", status = 200, kind = "json", json = { any = true } },
+      { source = "api", method = "GET", path = "/pet/999/coupons", status = 404, kind = "text", text = "none" },
+    })
+    assert.equal('{"any": true}', req("GET", "/api/pet/5/coupons").body)
+    local r = req("GET", "/api/pet/999/coupons")
+    assert.equal(404, r.status)
+    assert.equal("none", r.body)
+    r = req("GET", "/api/pet/5/coupons/x?a=1")
+    assert.equal(404, r.status)
+    assert.equal("canned_server: no mock for GET /pet/5/coupons/x?a=1 (source 'api')", r.body)
+    assert.equal(404, req("GET", "/other/pet/5/coupons").status)
+    assert.equal(404, req("POST", "/api/pet/5/coupons").status)
+    local calls = canned:calls()
+    assert.equal(5, calls.count)
+    assert.equal(core.null, calls.calls[3].mock)
+    assert.equal(1, calls.calls[2].mock)
+    assert.equal("/pet/5/coupons/x", calls.calls[3].path)
+    assert.equal("a=1", calls.calls[3].query)
+  end)
+
+  it("matches query values given repeated or comma-separated, and falls back when they differ", function()
+    canned:set({
+      { method = "GET", path = "/find", query = { tags = A({ "a", "b" }), n = A({ 10 }), on = A({ true }) }, status = 200,
+        kind = "text", text = "tagged" },
+      { method = "GET", path = "/find", status = 200, kind = "text", text = "fallback" },
+    })
+    assert.equal("tagged", req("GET", "/s/find?tags=a&tags=b&n=10&on=true").body)
+    assert.equal("tagged", req("GET", "/s/find?tags=a,b&n=10&on=true&extra=1").body)
+    assert.equal("fallback", req("GET", "/s/find?tags=b&tags=a&n=10&on=true").body)
+    assert.equal("fallback", req("GET", "/s/find?tags=a&tags=b").body)
+  end)
+
+  it("matches JSON and form bodies by the members it names, numbers by value", function()
+    canned:set({
+      { method = "POST", path = "/o", body = { petId = 7, tags = A({ "x" }) }, status = 200, kind = "text", text = "seven" },
+      { method = "POST", path = "/o", body = { grant_type = "refresh_token", n = 2 }, status = 200, kind = "text", text = "form" },
+      { method = "POST", path = "/o", status = 400, kind = "none" },
+    })
+    local json = { ["Content-Type"] = "application/json" }
+    assert.equal("seven", req("POST", "/s/o", '{"petId":7.0,"tags":["x"],"q":1}', json).body)
+    assert.equal(400, req("POST", "/s/o", '{"petId":"7","tags":["x"]}', json).status)
+    assert.equal(400, req("POST", "/s/o", '{"petId":true}', json).status)
+    assert.equal(400, req("POST", "/s/o", "not json", json).status)
+    local form = { ["Content-Type"] = "application/x-www-form-urlencoded" }
+    assert.equal("form", req("POST", "/s/o", "grant_type=refresh_token&n=2&x=y", form).body)
+    local r = req("POST", "/s/o", "grant_type=password&n=2", form)
+    assert.equal(400, r.status)
+    assert.equal("", r.body)
+  end)
+
+  it("lets a workflow's own mocks (rank 0) win over global ones, and sends headers and statuses as given", function()
+    canned:set({
+      { method = "GET", path = "/x", status = 200, kind = "json", json = "global", rank = 1 },
+      { method = "GET", path = "/x", status = 302, kind = "none", rank = 0, headers = { Location = "https://t.test/" } },
+      { method = "PATCH", path = "/y", status = 204, kind = "none" },
+    })
+    local r = req("GET", "/s/x")
+    assert.equal(302, r.status)
+    assert.equal("https://t.test/", r.headers.location)
+    r = req("PATCH", "/s/y", "{}")
+    assert.equal(204, r.status)
+    assert.equal("", r.body)
+  end)
+
+  it("rejects a malformed mock set and unknown control endpoints", function()
+    local r = req("PUT", "/__mocks", "{}")
+    assert.equal(400, r.status)
+    assert.equal("bad mocks: a JSON array is expected", r.body)
+    r = req("PUT", "/__mocks", "[")
+    assert.equal(400, r.status)
+    assert.matches("^bad mocks: ", r.body)
+    r = req("GET", "/__nothing")
+    assert.equal(404, r.status)
+    assert.equal("no control endpoint GET /__nothing", r.body)
+  end)
+end)
+
 describe("conformance: jentic/arazzo-engine scenarios", function()
   local root = helpers.shared("conformance/jentic/runner/tests/fixtures")
   if not root then
@@ -598,6 +690,337 @@ describe("conformance: jentic/arazzo-engine scenarios", function()
             assert(#problems == 0, table.concat(problems, "\n"))
           end)
         end
+      end
+    end)
+  end
+end)
+
+------------------------------------------------------------------------------
+-- official examples: stubs and expectations
+
+--- A canned mock for the official examples (paths relative to the source).
+local function mock(source, method, path, status, json, extra)
+  local m = { source = source, method = method, path = path, status = status, rank = 1 }
+  if json ~= nil then m.kind, m.json = "json", json else m.kind = "none" end
+  for k, v in pairs(extra or {}) do m[k] = v end
+  return m
+end
+
+local PLAN = { status = "Finalised", totalAmount = { currency = "USD", amount = 100 },
+  paymentSchedule = A({ { paymentDate = "2025-01-15", amount = { currency = "USD", amount = 50 } },
+    { paymentDate = "2025-02-15", amount = { currency = "USD", amount = 50 } } }) }
+local TOKEN_RESPONSE = { access_token = "at-par", token_type = "Bearer", expires_in = 300 }
+local PETS = A({ { id = 1, name = "Rex", status = "available" } })
+
+-- Inputs given as Lua tables have no recorded key order, so their objects
+-- go out with sorted keys; payloads written in a document keep its order.
+-- Each example: file, sources {name = file} (a bare name is in the examples
+-- folder, a path starting with "spec/" is this repository's stand-in),
+-- patches {from, to} (each one a defect SPEC-NOTES 11 lists), mocks, runs.
+-- A run: workflow, inputs, wire (every request the server must receive, in
+-- order, as "METHOD /path?query"), bodies {[i] = exact body}, headers
+-- {[i] = {name = value}}, json_bodies {[i] = decoded JSON value}, outputs (the exact workflow outputs), ok (default
+-- true), why (goes into the test name).
+local EXAMPLES = {
+  {
+    file = "pet-coupons.arazzo.yaml",
+    sources = { ["pet-coupons"] = "pet-coupons.openapi.yaml" },
+    patches = {
+      { "- name: pet_tags", "- name: tags" },
+      { "- name: pet_id\n            in: path", "- name: petId\n            in: path" },
+    },
+    mocks = {
+      mock("pet-coupons", "GET", "/pet/findByTags", 200, A({ { id = 7, name = "Dot" } }),
+        { query = { tags = A({ "puppy", "dalmatian" }) } }),
+      mock("pet-coupons", "GET", "/pet/findByStatus", 200, A({ { id = 8, name = "Max" } }),
+        { query = { status = A({ "available" }), page = A({ "1" }), pageSize = A({ "10" }) } }),
+      mock("pet-coupons", "GET", "/pet/{petId}/coupons", 200, { couponCode = "SAVE10", id = 3 }),
+      mock("pet-coupons", "POST", "/store/order", 200, { id = 5001, petId = 7 }, { body = { petId = 7 } }),
+      mock("pet-coupons", "POST", "/store/order", 200, { id = 5002, petId = 8 }, { body = { petId = 8 } }),
+    },
+    runs = {
+      { workflow = "apply-coupon", inputs = { my_pet_tags = A({ "puppy", "dalmatian" }), store_id = "pets.example.com" },
+        why = "RUNNER GAP: needs opts.missing='omit' to leave the absent quantity out of the body",
+        wire = { "GET /pet/findByTags?tags=puppy&tags=dalmatian", "GET /pet/7/coupons", "POST /store/order" },
+        bodies = { [3] = '{"petId":7,"couponCode":"SAVE10","status":"placed","complete":false}' },
+        outputs = { apply_coupon_pet_order_id = 5001 } },
+      { workflow = "buy-available-pet", inputs = { store_id = "pets.example.com" },
+        why = "RUNNER GAP: needs opts.missing='omit' to leave the absent quantity and couponCode out of the body",
+        wire = { "GET /pet/findByStatus?status=available&page=1&pageSize=10", "POST /store/order" },
+        bodies = { [2] = '{"petId":8,"status":"placed","complete":false}' },
+        outputs = { buy_pet_order_id = 5002 } },
+      { workflow = "place-order", inputs = { pet_id = 7, quantity = 2, coupon_code = "SAVE10" },
+        wire = { "POST /store/order" },
+        bodies = { [1] = '{"petId":7,"quantity":2,"couponCode":"SAVE10","status":"placed","complete":false}' },
+        outputs = { workflow_order_id = 5001 } },
+    },
+  },
+  {
+    file = "bnpl-arazzo.yaml",
+    sources = { BnplApi = "bnpl-openapi.yaml" },
+    patches = {
+      -- the query parameter is 'AuthorizationToken' in the OpenAPI
+      { "- name: redirectAuthToken\n        in: query", "- name: AuthorizationToken\n        in: query" },
+      -- the step read its own output; the token comes from the previous step
+      { "value: $steps.authenticateCustomerAndAuthorizeLoan.outputs.redirectAuthToken",
+        "value: $steps.initiateBnplTransaction.outputs.redirectAuthToken" },
+      -- 'loanTransactionId' was never defined as an output
+      { "      loanTransactionResourceUrl: $response.body#/links/self",
+        "      loanTransactionResourceUrl: $response.body#/links/self\n      loanTransactionId: $response.body#/loanTransactionId" },
+      -- (the workflow output without '.outputs.' is left as written: lenient mode reads it)
+    },
+    mocks = {
+      mock("BnplApi", "GET", "/terms-and-conditions", 200, A({ "Pay on time." })),
+      mock("BnplApi", "POST", "/customers", 201, { links = { self = "https://bnpl.test/customers/C1" } }),
+      mock("BnplApi", "POST", "/loan-transactions", 202, { loanTransactionId = "L1", redirectAuthToken = "tok-1",
+        links = { self = "https://bnpl.test/loan-transactions/L1" } }),
+      mock("BnplApi", "GET", "/auth", 302, nil, { query = { AuthorizationToken = A({ "tok-1" }) },
+        headers = { Location = "https://auth.bnpl.test/authorize?token=tok-1" } }),
+      mock("BnplApi", "GET", "/loan-transactions/{loanTransactionId}", 200, PLAN),
+      mock("BnplApi", "PATCH", "/loan-transactions/{loanTransactionId}/status", 204, nil,
+        { body = { loanStatus = "Completed" } }),
+    },
+    runs = {
+      { workflow = "ApplyForLoanAtCheckout", why = "eligibility check, enrolment, authorization: all seven steps",
+        -- both the new-customer fields and an enrolment URI, so that both
+        -- of the loan request's template members have a value (the input
+        -- schema's oneOf allows it: its first branch has no
+        -- additionalProperties restriction)
+        inputs = { customer = { firstName = "Ada", lastName = "Lovelace", dateOfBirth = "1990-01-01T00:00:00Z",
+          postalCode = "12345", uri = "https://bnpl.test/customers/C0" },
+          products = A({ { productCode = "P1", purchaseAmount = { currency = "USD", amount = 100 } } }) },
+        mocks = { mock("BnplApi", "POST", "/products", 200, { products = A({ "P1" }), eligibilityCheckRequired = true,
+          totalAmount = { currency = "USD", amount = 100 } }) },
+        wire = { "POST /products", "GET /terms-and-conditions", "POST /customers", "POST /loan-transactions",
+          "GET /auth?AuthorizationToken=tok-1", "GET /loan-transactions/L1", "PATCH /loan-transactions/L1/status" },
+        -- JSON text templates: an object or array fills a whole "{$...}"
+        -- string literal as JSON; the document's layout is kept
+        bodies = {
+          [1] = '{\n  "customer": {"dateOfBirth":"1990-01-01T00:00:00Z","firstName":"Ada","lastName":"Lovelace",'
+            .. '"postalCode":"12345","uri":"https://bnpl.test/customers/C0"},\n'
+            .. '  "products": [{"productCode":"P1","purchaseAmount":{"amount":100,"currency":"USD"}}]\n}\n',
+          [3] = '{\n  "firstName": "Ada",\n  "lastName": "Lovelace",\n  "dateOfBirth": "1990-01-01T00:00:00Z",\n'
+            .. '  "postalCode": "12345",\n  "termsAndConditionsAccepted": true\n}\n',
+          [4] = '{\n  "enrolledCustomer": "https://bnpl.test/customers/C0",\n'
+            .. '  "newCustomer": "https://bnpl.test/customers/C1",\n  "products": ["P1"]\n}\n',
+          [7] = '{"loanStatus":"Completed"}' },
+        outputs = { finalizedPaymentPlan = PLAN },
+        steps = { authenticateCustomerAndAuthorizeLoan = { redirectUrl = "https://auth.bnpl.test/authorize?token=tok-1" },
+          initiateBnplTransaction = { redirectAuthToken = "tok-1", loanTransactionResourceUrl = "https://bnpl.test/loan-transactions/L1",
+            loanTransactionId = "L1" } } },
+      { workflow = "ApplyForLoanAtCheckout",
+        why = "RUNNER GAP: a new customer has no enrolment URI; opts.missing='omit' must leave 'enrolledCustomer' out",
+        inputs = { customer = { firstName = "Ada", lastName = "Lovelace", dateOfBirth = "1990-01-01T00:00:00Z",
+          postalCode = "12345" }, products = A({ { productCode = "P1", purchaseAmount = { currency = "USD", amount = 100 } } }) },
+        mocks = { mock("BnplApi", "POST", "/products", 200, { products = A({ "P1" }), eligibilityCheckRequired = true,
+          totalAmount = { currency = "USD", amount = 100 } }) },
+        wire = { "POST /products", "GET /terms-and-conditions", "POST /customers", "POST /loan-transactions",
+          "GET /auth?AuthorizationToken=tok-1", "GET /loan-transactions/L1", "PATCH /loan-transactions/L1/status" },
+        json_bodies = { [4] = { newCustomer = "https://bnpl.test/customers/C1", products = A({ "P1" }) } },
+        outputs = { finalizedPaymentPlan = PLAN } },
+      { workflow = "ApplyForLoanAtCheckout", why = "existingCustomerNotEligible false ends the workflow after the first call",
+        inputs = { customer = { uri = "https://bnpl.test/customers/C9" },
+          products = A({ { productCode = "P1", purchaseAmount = { currency = "USD", amount = 100 } } }) },
+        mocks = { mock("BnplApi", "POST", "/products", 200, { existingCustomerNotEligible = false, products = A({}) }) },
+        wire = { "POST /products" },
+        outputs = {} },
+    },
+  },
+  {
+    file = "oauth.arazzo.yaml",
+    sources = { ["apim-auth"] = "oauth.openapi.yaml" },
+    mocks = {
+      mock("apim-auth", "GET", "/authorize", 200, { code = "code-1", access_token = "interim" },
+        { query = { client_id = A({ "cid" }), response_type = A({ "code" }), state = A({ "12345" }) } }),
+      mock("apim-auth", "POST", "/oauth/token", 200, { access_token = "at-cc", token_type = "Bearer" },
+        { body = { grant_type = "client_credentials", client_id = "cid", client_secret = "sec" } }),
+      mock("apim-auth", "POST", "/oauth/token", 200, { access_token = "at-ac", refresh_token = "rt-1", expires_in = 3600 },
+        { body = { grant_type = "authorization_code", code = "code-1" } }),
+      mock("apim-auth", "POST", "/oauth/token", 200, { access_token = "at-2", refresh_token = "rt-2", expires_in = 1800 },
+        { body = { grant_type = "refresh_token", refresh_token = "rt-1" } }),
+    },
+    runs = {
+      { workflow = "client-credentials-flow", inputs = { client_id = "cid", client_secret = "sec" },
+        wire = { "POST /oauth/token" },
+        bodies = { [1] = "client_id=cid&client_secret=sec&grant_type=client_credentials" },
+        headers = { [1] = { ["content-type"] = "application/x-www-form-urlencoded" } },
+        outputs = { access_token = "at-cc" } },
+      { workflow = "authorization-code-flow", inputs = { client_id = "cid", client_secret = "sec", redirect_uri = "https://app.test/cb" },
+        wire = { "GET /authorize?client_id=cid&redirect_uri=https%3A%2F%2Fapp.test%2Fcb&response_type=code&scope=read&state=12345",
+          "POST /oauth/token" },
+        bodies = { [2] = "grant_type=authorization_code&code=code-1&redirect_uri=https%3A%2F%2Fapp.test%2Fcb"
+          .. "&client_id=cid&client_secret=sec" },
+        outputs = { access_token = "at-ac", refresh_token = "rt-1", expires_in = 3600 } },
+      { workflow = "refresh-token-flow", why = "a workflow step runs authorization-code-flow, then refreshes",
+        inputs = { my_client_id = "cid", my_client_secret = "sec", my_redirect_uri = "https://app.test/cb" },
+        wire = { "GET /authorize?client_id=cid&redirect_uri=https%3A%2F%2Fapp.test%2Fcb&response_type=code&scope=read&state=12345",
+          "POST /oauth/token", "POST /oauth/token" },
+        bodies = { [3] = "grant_type=refresh_token&refresh_token=rt-1" },
+        outputs = { access_token = "at-2", refresh_token = "rt-2", expires_in = 1800 } },
+    },
+  },
+  {
+    file = "FAPI-PAR.arazzo.yaml",
+    sources = { ["auth-api"] = "FAPI-PAR.openapi.yaml" },
+    patches = { { "$sourceDescriptions.auth-api.PAR", "$sourceDescriptions.auth-api.Par" } },
+    mocks = {
+      mock("auth-api", "POST", "/as/par.oauth2", 200, { request_uri = "urn:par:1", expires_in = 60 },
+        { body = { response_type = "code", client_id = "cid" } }),
+      mock("auth-api", "GET", "/as/authorize.oauth2", 302, { code = "c-1" },
+        { query = { request_uri = A({ "urn:par:1" }), client_id = A({ "cid" }) },
+          headers = { Location = "https://app.test/cb?code=c-1" } }),
+      mock("auth-api", "POST", "/as/token.oauth2", 200, TOKEN_RESPONSE,
+        { body = { grant_type = "authorization_code", code = "c-1" } }),
+    },
+    runs = {
+      { workflow = "OIDC-PAR-AuthzCode",
+        inputs = { client_id = "cid", client_assertion = { iss = "cid", aud = "https://as.test" },
+          redirect_uri = "https://app.test/cb", code_verifier = "v-123",
+          PARrequestBody = { response_type = "code", client_id = "cid", scope = "openid" },
+          TokenRequestBody = { grant_type = "authorization_code", code = "placeholder", redirect_uri = "https://app.test/cb",
+            code_verifier = "v-123" } },
+        wire = {
+          "POST /as/par.oauth2?client_id=cid&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
+            .. "&client_assertion=%7B%22aud%22%3A%22https%3A%2F%2Fas.test%22%2C%22iss%22%3A%22cid%22%7D",
+          "GET /as/authorize.oauth2?request_uri=urn%3Apar%3A1&client_id=cid",
+          "POST /as/token.oauth2?client_id=cid&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
+            .. "&client_assertion=%7B%22aud%22%3A%22https%3A%2F%2Fas.test%22%2C%22iss%22%3A%22cid%22%7D" },
+        -- the token request is the document's JSON text template, filled and
+        -- sent as written (with the block scalar's trailing blanks)
+        bodies = { [1] = '{"client_id":"cid","response_type":"code","scope":"openid"}',
+          [3] = '{\n  "grant_type": "authorization_code",\n  "code": "c-1",\n  "redirect_uri": "https://app.test/cb",\n'
+            .. '  "code_verifier": "v-123"\n}                      \n' },
+        outputs = { access_token = TOKEN_RESPONSE } },
+    },
+  },
+  {
+    file = "LoginAndRetrievePets.arazzo.yaml",
+    sources = { petStoreDescription = "spec/fixtures/conformance/petstore-standin.openapi.yaml" },
+    mocks = {
+      mock("petStoreDescription", "GET", "/user/login", 200, "sess-1",
+        { query = { username = A({ "ada" }), password = A({ "pw" }) },
+          headers = { ["X-Rate-Limit"] = "100", ["X-Expires-After"] = "2030-01-01T00:00:00Z" } }),
+      mock("petStoreDescription", "GET", "/pet/findByStatus", 200, PETS, { query = { status = A({ "available" }) } }),
+    },
+    runs = {
+      { workflow = "loginUserRetrievePet", why = "its external OpenAPI replaced by a stand-in with the two operations",
+        inputs = { username = "ada", password = "pw" },
+        wire = { "GET /user/login?username=ada&password=pw", "GET /pet/findByStatus?status=available" },
+        headers = { [2] = { authorization = "sess-1" } },
+        outputs = { available = PETS },
+        steps = { loginStep = { tokenExpires = "2030-01-01T00:00:00Z", rateLimit = "100", sessionToken = "sess-1" } } },
+    },
+  },
+  {
+    file = "ExtendedParametersExample.arazzo.yaml",
+    sources = { animals = "spec/fixtures/conformance/animals-standin.openapi.yaml" },
+    mocks = {
+      mock("animals", "POST", "/animals", 201, nil),
+      mock("animals", "GET", "/animals/random", 200, { name = "okapi" }),
+    },
+    runs = {
+      { workflow = "animal-workflow", why = "its missing ./animals.yaml replaced by a stand-in",
+        inputs = {},
+        wire = { "POST /animals", "GET /animals/random" },
+        headers = {
+          [1] = { cookie = "workflowLevelParamOne=someValue; authentication=SUPER_SECRET",
+            workflowlevelparamtwo = "someValue" },
+          [2] = { cookie = "workflowLevelParamOne=someValue", workflowlevelparamtwo = "someValue" } },
+        outputs = {} },
+    },
+  },
+}
+
+--- One call as "METHOD /path?query".
+local function call_line(c)
+  return c.method .. " " .. c.path .. (c.query ~= "" and ("?" .. c.query) or "")
+end
+
+local function header_of(c, name)
+  local v
+  for _, h in ipairs(c.headers) do if h[1]:lower() == name then v = h[2] end end
+  return v
+end
+
+--- Run one official-example run and collect every difference.
+local function check_run(canned, doc, ex, run)
+  local mocks = {}
+  for _, m in ipairs(run.mocks or {}) do m.rank = 0; mocks[#mocks + 1] = m end
+  for _, m in ipairs(ex.mocks) do mocks[#mocks + 1] = m end
+  canned:set(mocks)
+  local wf = assert(doc:workflow(run.workflow))
+  local r = wf:run(run.inputs, { timeout = 10, missing = "omit", sleep = function() end })
+  local calls = canned:calls()
+  local problems = {}
+  local function bad(fmt, ...) problems[#problems + 1] = string.format(fmt, ...) end
+  local want_ok = run.ok ~= false
+  if r.ok ~= want_ok then
+    bad("ok: expected %s, got %s%s", tostring(want_ok), tostring(r.ok),
+      r.error and (" (" .. tostring(r.error.code) .. ": " .. tostring(r.error.message) .. ")") or "")
+  end
+  local lines = {}
+  for i, c in ipairs(calls.calls) do lines[i] = call_line(c) end
+  local d = diff(A(run.wire), A(lines), "")
+  if d then bad("requests: %s\n%s", d, calls_text(calls)) end
+  for i, want in pairs(run.bodies or {}) do
+    local c = calls.calls[i]
+    if not c or c.body ~= want then bad("body of request %d: expected %q, got %q", i, want, tostring(c and c.body)) end
+  end
+  for i, hs in pairs(run.headers or {}) do
+    local c = calls.calls[i]
+    for name, want in pairs(hs) do
+      local got = c and header_of(c, name)
+      if got ~= want then bad("header %s of request %d: expected %q, got %q", name, i, want, tostring(got)) end
+    end
+  end
+  for i, want in pairs(run.json_bodies or {}) do
+    local c = calls.calls[i]
+    local got = c and core.json_decode(c.body)
+    local jd = diff(want, got, "")
+    if jd then bad("JSON body of request %d: %s", i, jd) end
+  end
+  d = diff(run.outputs, r.outputs, "")
+  if d then bad("outputs: %s", d) end
+  for sid, outs in pairs(run.steps or {}) do
+    d = diff(outs, r.steps[sid] and r.steps[sid].outputs, "")
+    if d then bad("outputs of step '%s': %s", sid, d) end
+  end
+  if calls.count ~= r.requests then bad("the runner counted %d requests, the server %d", r.requests, calls.count) end
+  return problems
+end
+
+describe("conformance: official examples (arazzo/examples/1.0.0)", function()
+  local exdir = helpers.shared("arazzo/examples/1.0.0")
+  if not exdir then
+    pending(helpers.skip_reason("arazzo/examples/1.0.0"))
+    return
+  end
+  local canned
+  setup(function() canned = canned_start() end)
+  teardown(function() if canned then canned:stop() end end)
+
+  for _, ex in ipairs(EXAMPLES) do
+    describe(ex.file, function()
+      local doc
+      local function load()
+        if doc then return doc end
+        local opts = { sources = {}, servers = {}, name = ex.file, base = exdir }
+        for name, file in pairs(ex.sources) do
+          opts.sources[name] = file:match("^spec/") and file or (exdir .. "/" .. file)
+          opts.servers[name] = canned:base(name)
+        end
+        local text = readfile(exdir .. "/" .. ex.file)
+        for _, p in ipairs(ex.patches or {}) do text = replace(text, p[1], p[2]) end
+        local err
+        doc, err = arazzo.load(text, opts)
+        assert(doc, err)
+        return doc
+      end
+      for _, run in ipairs(ex.runs) do
+        it(run.workflow .. (run.why and (" -- " .. run.why) or ""), function()
+          local problems = check_run(canned, load(), ex, run)
+          assert(#problems == 0, table.concat(problems, "\n"))
+        end)
       end
     end)
   end
