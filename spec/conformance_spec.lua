@@ -79,7 +79,7 @@ local function diff(want, got, path)
   end
   if type(want) == "table" and type(got) == "table" then
     local wa, ga = core.isarray(want), core.isarray(got)
-    if wa ~= ga and (next(want) ~= nil or next(got) ~= nil or wa ~= ga) then
+    if wa ~= ga then
       return string.format("%sexpected %s, got %s", path == "" and "" or (path .. ": "), describe_value(want), describe_value(got))
     end
     for _, k in ipairs(core.keys(want)) do
@@ -91,7 +91,10 @@ local function diff(want, got, path)
       if d then return d end
     end
     for k in pairs(got) do
-      if want[k] == nil then return string.format("%s/%s: unexpected value %s", path, tostring(k), describe_value(got[k])) end
+      if want[k] == nil then
+        return string.format("%s/%s: unexpected value %s", path, type(k) == "number" and tostring(k - 1) or tostring(k),
+          describe_value(got[k]))
+      end
     end
     return nil
   end
@@ -135,7 +138,6 @@ end
 
 --- The base URL the runner should use for source `name`.
 function Canned:base(name) return self.url .. "/" .. name end
-
 
 ------------------------------------------------------------------------------
 -- jentic scenarios: reading a scenario
@@ -287,7 +289,8 @@ end
 --   load_errors  the exact errors `arazzo.load` reports for it (one per line)
 --   patches      in-memory fixes ({plain from, to} or function(text) -> text)
 --   entries[i]   per workflow entry (or a list of them, one test each):
---                why (goes into the test name), ok, error, calls, inputs,
+--                why (goes into the test name), ok, error (exact message),
+--                calls, inputs_patch {name = value} (merged over the inputs),
 --                outputs {name = value | NONE}, rename {expected key = key},
 --                unroutable (mock URLs that reach no source), check(r, calls, bad)
 -- Everything not overridden is checked exactly as the fixture says.
@@ -338,34 +341,57 @@ local JENTIC_DEFECTS = {
   train = {
     reason = "step ids contain spaces, so the runtime expressions naming them cannot be parsed",
     load_errors = {
-      "train.arazzo.yaml:107:5: workflows[0].outputs.search_stationsResponse: expected '.outputs.<name>' after '$steps.Plan' at column 12 in '$steps.Plan a Trip_search_stations_0.outputs.search_stationsResponse'",
-      "train.arazzo.yaml:108:5: workflows[0].outputs.search_tripsResponse: expected '.outputs.<name>' after '$steps.Plan' at column 12 in '$steps.Plan a Trip_search_trips_1.outputs.search_tripsResponse'",
-      "train.arazzo.yaml:109:5: workflows[0].outputs.create_bookingResponse: expected '.outputs.<name>' after '$steps.Plan' at column 12 in '$steps.Plan a Trip_create_booking_2.outputs.create_bookingResponse'",
-      "train.arazzo.yaml:110:5: workflows[0].outputs.make_paymentResponse: expected '.outputs.<name>' after '$steps.Plan' at column 12 in '$steps.Plan a Trip_make_payment_3.outputs.make_paymentResponse'",
-      "train.arazzo.yaml:166:5: workflows[1].outputs.list_bookingsResponse: expected '.outputs.<name>' after '$steps.Manage' at column 14 in '$steps.Manage Bookings_list_bookings_0.outputs.list_bookingsResponse'",
-      "train.arazzo.yaml:167:5: workflows[1].outputs.get_booking_detailsResponse: expected '.outputs.<name>' after '$steps.Manage' at column 14 in '$steps.Manage Bookings_get_booking_details_1.outputs.get_booking_detailsResponse'",
-      "train.arazzo.yaml:168:5: workflows[1].outputs.cancel_bookingResponse: expected '.outputs.<name>' after '$steps.Manage' at column 14 in '$steps.Manage Bookings_cancel_booking_2.outputs.cancel_bookingResponse'",
-      "train.arazzo.yaml:169:5: workflows[1].outputs.make_paymentResponse: expected '.outputs.<name>' after '$steps.Manage' at column 14 in '$steps.Manage Bookings_make_payment_3.outputs.make_paymentResponse'",
-      "train.arazzo.yaml:203:5: workflows[2].outputs.search_stationsResponse: expected '.outputs.<name>' after '$steps.Search' at column 14 in '$steps.Search Stations_search_stations_0.outputs.search_stationsResponse'",
-      "train.arazzo.yaml:270:5: workflows[4].outputs.search_tripsResponse: expected '.outputs.<name>' after '$steps.Find' at column 12 in '$steps.Find Trips_search_trips_0.outputs.search_tripsResponse'",
+      "train.arazzo.yaml:107:5: workflows[0].outputs.search_stationsResponse: expected '.outputs.<name>' after '$steps.Plan'"
+        .. " at column 12 in '$steps.Plan a Trip_search_stations_0.outputs.search_stationsResponse'",
+      "train.arazzo.yaml:108:5: workflows[0].outputs.search_tripsResponse: expected '.outputs.<name>' after '$steps.Plan' at"
+        .. " column 12 in '$steps.Plan a Trip_search_trips_1.outputs.search_tripsResponse'",
+      "train.arazzo.yaml:109:5: workflows[0].outputs.create_bookingResponse: expected '.outputs.<name>' after '$steps.Plan' at"
+        .. " column 12 in '$steps.Plan a Trip_create_booking_2.outputs.create_bookingResponse'",
+      "train.arazzo.yaml:110:5: workflows[0].outputs.make_paymentResponse: expected '.outputs.<name>' after '$steps.Plan' at"
+        .. " column 12 in '$steps.Plan a Trip_make_payment_3.outputs.make_paymentResponse'",
+      "train.arazzo.yaml:166:5: workflows[1].outputs.list_bookingsResponse: expected '.outputs.<name>' after '$steps.Manage'"
+        .. " at column 14 in '$steps.Manage Bookings_list_bookings_0.outputs.list_bookingsResponse'",
+      "train.arazzo.yaml:167:5: workflows[1].outputs.get_booking_detailsResponse: expected '.outputs.<name>' after"
+        .. " '$steps.Manage' at column 14 in '$steps.Manage Bookings_get_booking_details_1.outputs.get_booking_detailsResponse'",
+      "train.arazzo.yaml:168:5: workflows[1].outputs.cancel_bookingResponse: expected '.outputs.<name>' after '$steps.Manage'"
+        .. " at column 14 in '$steps.Manage Bookings_cancel_booking_2.outputs.cancel_bookingResponse'",
+      "train.arazzo.yaml:169:5: workflows[1].outputs.make_paymentResponse: expected '.outputs.<name>' after '$steps.Manage' at"
+        .. " column 14 in '$steps.Manage Bookings_make_payment_3.outputs.make_paymentResponse'",
+      "train.arazzo.yaml:203:5: workflows[2].outputs.search_stationsResponse: expected '.outputs.<name>' after '$steps.Search'"
+        .. " at column 14 in '$steps.Search Stations_search_stations_0.outputs.search_stationsResponse'",
+      "train.arazzo.yaml:270:5: workflows[4].outputs.search_tripsResponse: expected '.outputs.<name>' after '$steps.Find' at"
+        .. " column 12 in '$steps.Find Trips_search_trips_0.outputs.search_tripsResponse'",
     },
     patches = { underscore_step_ids },
   },
   newyork_times = {
     reason = "step ids and output names contain spaces (output names must match ^[a-zA-Z0-9.\\-_]+$)",
     load_errors = {
-      "newyork_times.arazzo.yaml:52:7: workflows[0].steps[0].outputs[\"Search ArticlesResponse\"]: key 'Search ArticlesResponse' must match ^[a-zA-Z0-9.\\-_]+$",
+      "newyork_times.arazzo.yaml:52:7: workflows[0].steps[0].outputs[\"Search ArticlesResponse\"]: key 'Search"
+        .. " ArticlesResponse' must match ^[a-zA-Z0-9.\\-_]+$",
       "newyork_times.arazzo.yaml:77:5: workflows[0].outputs[\"Search ArticlesResponse\"]: key 'Search ArticlesResponse' must match ^[a-zA-Z0-9.\\-_]+$",
-      "newyork_times.arazzo.yaml:77:5: workflows[0].outputs[\"Search ArticlesResponse\"]: expected '.outputs.<name>' after '$steps.Search' at column 14 in '$steps.Search Articles by Keyword_Search Articles_0.outputs.Search ArticlesResponse'",
-      "newyork_times.arazzo.yaml:119:7: workflows[1].steps[0].outputs[\"Search by Date RangeResponse\"]: key 'Search by Date RangeResponse' must match ^[a-zA-Z0-9.\\-_]+$",
-      "newyork_times.arazzo.yaml:144:5: workflows[1].outputs[\"Search by Date RangeResponse\"]: expected '.outputs.<name>' after '$steps.Search' at column 14 in '$steps.Search Articles by Date Range_Search by Date Range_0.outputs.Search by Date RangeResponse'",
-      "newyork_times.arazzo.yaml:144:5: workflows[1].outputs[\"Search by Date RangeResponse\"]: key 'Search by Date RangeResponse' must match ^[a-zA-Z0-9.\\-_]+$",
-      "newyork_times.arazzo.yaml:186:7: workflows[2].steps[0].outputs[\"Get Article FacetsResponse\"]: key 'Get Article FacetsResponse' must match ^[a-zA-Z0-9.\\-_]+$",
+      "newyork_times.arazzo.yaml:77:5: workflows[0].outputs[\"Search ArticlesResponse\"]: expected '.outputs.<name>' after"
+        .. " '$steps.Search' at column 14 in '$steps.Search Articles by Keyword_Search Articles_0.outputs.Search ArticlesResponse'",
+      "newyork_times.arazzo.yaml:119:7: workflows[1].steps[0].outputs[\"Search by Date RangeResponse\"]: key 'Search by Date"
+        .. " RangeResponse' must match ^[a-zA-Z0-9.\\-_]+$",
+      "newyork_times.arazzo.yaml:144:5: workflows[1].outputs[\"Search by Date RangeResponse\"]: expected '.outputs.<name>'"
+        .. " after '$steps.Search' at column 14 in '$steps.Search Articles by Date Range_Search by Date Range_0.outputs.Search by"
+        .. " Date RangeResponse'",
+      "newyork_times.arazzo.yaml:144:5: workflows[1].outputs[\"Search by Date RangeResponse\"]: key 'Search by Date"
+        .. " RangeResponse' must match ^[a-zA-Z0-9.\\-_]+$",
+      "newyork_times.arazzo.yaml:186:7: workflows[2].steps[0].outputs[\"Get Article FacetsResponse\"]: key 'Get Article"
+        .. " FacetsResponse' must match ^[a-zA-Z0-9.\\-_]+$",
       "newyork_times.arazzo.yaml:211:5: workflows[2].outputs[\"Get Article FacetsResponse\"]: key 'Get Article FacetsResponse' must match ^[a-zA-Z0-9.\\-_]+$",
-      "newyork_times.arazzo.yaml:211:5: workflows[2].outputs[\"Get Article FacetsResponse\"]: expected '.outputs.<name>' after '$steps.Explore' at column 15 in '$steps.Explore Article Facets_Get Article Facets_0.outputs.Get Article FacetsResponse'",
-      "newyork_times.arazzo.yaml:253:7: workflows[3].steps[0].outputs[\"Search with HighlightingResponse\"]: key 'Search with HighlightingResponse' must match ^[a-zA-Z0-9.\\-_]+$",
-      "newyork_times.arazzo.yaml:278:5: workflows[3].outputs[\"Search with HighlightingResponse\"]: key 'Search with HighlightingResponse' must match ^[a-zA-Z0-9.\\-_]+$",
-      "newyork_times.arazzo.yaml:278:5: workflows[3].outputs[\"Search with HighlightingResponse\"]: expected '.outputs.<name>' after '$steps.Highlight' at column 17 in '$steps.Highlight Search Terms in Results_Search with Highlighting_0.outputs.Search with HighlightingResponse'",
+      "newyork_times.arazzo.yaml:211:5: workflows[2].outputs[\"Get Article FacetsResponse\"]: expected '.outputs.<name>' after"
+        .. " '$steps.Explore' at column 15 in '$steps.Explore Article Facets_Get Article Facets_0.outputs.Get Article"
+        .. " FacetsResponse'",
+      "newyork_times.arazzo.yaml:253:7: workflows[3].steps[0].outputs[\"Search with HighlightingResponse\"]: key 'Search with"
+        .. " HighlightingResponse' must match ^[a-zA-Z0-9.\\-_]+$",
+      "newyork_times.arazzo.yaml:278:5: workflows[3].outputs[\"Search with HighlightingResponse\"]: key 'Search with"
+        .. " HighlightingResponse' must match ^[a-zA-Z0-9.\\-_]+$",
+      "newyork_times.arazzo.yaml:278:5: workflows[3].outputs[\"Search with HighlightingResponse\"]: expected '.outputs.<name>'"
+        .. " after '$steps.Highlight' at column 17 in '$steps.Highlight Search Terms in Results_Search with"
+        .. " Highlighting_0.outputs.Search with HighlightingResponse'",
     },
     patches = { underscore_step_ids, underscore({ "Search ArticlesResponse", "Search by Date RangeResponse",
       "Get Article FacetsResponse", "Search with HighlightingResponse" }) },
@@ -382,7 +408,8 @@ local JENTIC_DEFECTS = {
   bnpl = {
     reason = "'$response.headers.Location' is not a runtime expression ('header' is singular)",
     load_errors = {
-      "bnpl-arazzo.yaml:235:7: workflows[0].steps[4].outputs.redirectUrl: expected 'header', 'query', 'path' or 'body' after '$response.' at column 11 in '$response.headers.Location'",
+      "bnpl-arazzo.yaml:235:7: workflows[0].steps[4].outputs.redirectUrl: expected 'header', 'query', 'path' or 'body' after"
+        .. " '$response.' at column 11 in '$response.headers.Location'",
     },
     patches = { { "$response.headers.Location", "$response.header.Location" } },
     entries = {
@@ -452,6 +479,30 @@ local function calls_text(calls)
   return table.concat(lines, "\n")
 end
 
+--- Compare every expected output (the fixture's, overridden by dev.outputs,
+--- looked up under dev.rename) with the run's.
+local function check_outputs(wf, r, entry, dev, bad)
+  local expected = {}
+  if type(entry.expected_outputs) == "table" then
+    for _, k in ipairs(core.keys(entry.expected_outputs)) do expected[#expected + 1] = { k, entry.expected_outputs[k] } end
+  end
+  for _, k in ipairs(core.keys(dev.outputs or {})) do
+    local found = false
+    for _, e in ipairs(expected) do if e[1] == k then e[2] = dev.outputs[k]; found = true end end
+    if not found then expected[#expected + 1] = { k, dev.outputs[k] } end
+  end
+  for _, e in ipairs(expected) do
+    local key = dev.rename and dev.rename[e[1]] or e[1]
+    local got, kind = actual_output(wf, r, key)
+    if not kind and e[2] ~= NONE then
+      bad("output '%s': neither a workflow output nor <stepId>.<output> of workflow '%s'", key, wf.id)
+    else
+      local d = diff(e[2], got, "")
+      if d then bad("output '%s': %s", key, d) end
+    end
+  end
+end
+
 --- Run one scenario entry and collect every difference from what is
 --- expected (the fixture's expectations, overridden by `dev`).
 -- @return list of problems (empty when the run conforms), result, calls
@@ -478,25 +529,7 @@ local function check_entry(canned, doc, config, entry, sources, dev)
   if dev.error and (not r.error or r.error.message ~= dev.error) then
     bad("error: expected %q, got %q", dev.error, tostring(r.error and r.error.message))
   end
-  local expected = {}
-  if type(entry.expected_outputs) == "table" then
-    for _, k in ipairs(core.keys(entry.expected_outputs)) do expected[#expected + 1] = { k, entry.expected_outputs[k] } end
-  end
-  for _, k in ipairs(core.keys(dev.outputs or {})) do
-    local found = false
-    for _, e in ipairs(expected) do if e[1] == k then e[2] = dev.outputs[k]; found = true end end
-    if not found then expected[#expected + 1] = { k, dev.outputs[k] } end
-  end
-  for _, e in ipairs(expected) do
-    local key = dev.rename and dev.rename[e[1]] or e[1]
-    local got, kind = actual_output(wf, r, key)
-    if not kind and e[2] ~= NONE then
-      bad("output '%s': neither a workflow output nor <stepId>.<output> of workflow '%s'", key, wf.id)
-    else
-      local d = diff(e[2], got, "")
-      if d then bad("output '%s': %s", key, d) end
-    end
-  end
+  check_outputs(wf, r, entry, dev, bad)
   local want_calls = dev.calls or entry.expected_api_calls
   if want_calls and calls.count ~= want_calls then
     bad("api calls: expected %d, the server received %d:\n%s", want_calls, calls.count, calls_text(calls))
@@ -504,9 +537,15 @@ local function check_entry(canned, doc, config, entry, sources, dev)
   if calls.count ~= r.requests then bad("the runner counted %d requests, the server %d", r.requests, calls.count) end
   if dev.unroutable then
     local d = diff(core.array(dev.unroutable), core.array(unroutable), "")
-    if d then bad("unroutable mocks%s", d) end
+    if d then bad("unroutable mocks: %s", d) end
   elseif #unroutable > 0 then
     bad("mocks reaching no source: %s", table.concat(unroutable, ", "))
+  end
+  for i, c in ipairs(calls.calls) do
+    if c.mock == core.null then
+      bad("request %d (%s /%s%s) matched no mock: the original harness would have fabricated a response "
+        .. "from the schema (fixture limitation)", i, c.method, c.source, c.path)
+    end
   end
   if dev.check then dev.check(r, calls, bad) end
   return problems, r, calls
