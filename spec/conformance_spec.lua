@@ -139,6 +139,9 @@ end
 --- The base URL the runner should use for source `name`.
 function Canned:base(name) return self.url .. "/" .. name end
 
+-- The one canned server of this spec file (started in setup).
+local canned
+
 ------------------------------------------------------------------------------
 -- jentic scenarios: reading a scenario
 
@@ -506,7 +509,7 @@ end
 --- Run one scenario entry and collect every difference from what is
 --- expected (the fixture's expectations, overridden by `dev`).
 -- @return list of problems (empty when the run conforms), result, calls
-local function check_entry(canned, doc, config, entry, sources, dev)
+local function check_entry(doc, config, entry, sources, dev)
   dev = dev or {}
   local wf = assert(doc:workflow(entry.id))
   local mocks, unroutable = entry_mocks(config, entry, sources)
@@ -556,7 +559,7 @@ local function strip_dir(msg, dir)
 end
 
 --- Load a scenario document: as the file, or patched in memory.
-local function load_scenario(dir, file, sources, canned, patches)
+local function load_scenario(dir, file, sources, patches)
   local opts = { sources = {}, servers = {} }
   for _, s in ipairs(sources) do
     opts.sources[s.name] = s.file
@@ -581,10 +584,7 @@ end
 ------------------------------------------------------------------------------
 -- the specs
 
-describe("conformance: the canned server", function()
-  local canned
-  setup(function() canned = canned_start() end)
-  teardown(function() if canned then canned:stop() end end)
+local function canned_server_specs() describe("the canned server", function()
 
   local function req(method, path, body, headers)
     local res, err = canned.http:request({ method = method, url = canned.url .. path, body = body, headers = headers,
@@ -659,6 +659,15 @@ describe("conformance: the canned server", function()
     assert.equal("", r.body)
   end)
 
+  it("keeps HTTP/1.1 connections alive across requests", function()
+    canned:set({ { method = "GET", path = "/k", status = 200, kind = "text", text = "k" } })
+    req("GET", "/s/k")
+    req("GET", "/s/k")
+    local calls = canned:calls()
+    assert.equal(2, calls.count)
+    assert.equal(calls.calls[1].client_port, calls.calls[2].client_port)
+  end)
+
   it("rejects a malformed mock set and unknown control endpoints", function()
     local r = req("PUT", "/__mocks", "{}")
     assert.equal(400, r.status)
@@ -670,17 +679,14 @@ describe("conformance: the canned server", function()
     assert.equal(404, r.status)
     assert.equal("no control endpoint GET /__nothing", r.body)
   end)
-end)
+end) end
 
-describe("conformance: jentic/arazzo-engine scenarios", function()
+local function jentic_specs() describe("jentic/arazzo-engine scenarios", function()
   local root = helpers.shared("conformance/jentic/runner/tests/fixtures")
   if not root then
     pending(helpers.skip_reason("conformance/jentic/runner/tests/fixtures"))
     return
   end
-  local canned
-  setup(function() canned = canned_start() end)
-  teardown(function() if canned then canned:stop() end end)
 
   for _, scenario in ipairs(listdir(root)) do
     local dir = root .. "/" .. scenario
@@ -699,7 +705,7 @@ describe("conformance: jentic/arazzo-engine scenarios", function()
         if docs[file] == nil then
           local text = readfile(dir .. "/" .. file)
           local sources = scenario_sources(dir, text, config.base_urls or {})
-          local doc, err = load_scenario(dir, file, sources, canned, defects.patches)
+          local doc, err = load_scenario(dir, file, sources, defects.patches)
           assert(doc, err and strip_dir(err, dir))
           docs[file] = { doc = doc, sources = sources }
         end
@@ -711,7 +717,7 @@ describe("conformance: jentic/arazzo-engine scenarios", function()
           local file = files[1]
           local text = readfile(dir .. "/" .. file)
           local sources = scenario_sources(dir, text, config.base_urls or {})
-          local doc, err = load_scenario(dir, file, sources, canned, nil)
+          local doc, err = load_scenario(dir, file, sources, nil)
           assert.is_nil(doc)
           assert.equal(table.concat(defects.load_errors, "\n"), strip_dir(err, dir))
         end)
@@ -725,14 +731,14 @@ describe("conformance: jentic/arazzo-engine scenarios", function()
             local file = entry.arazzo_spec or files[1]
             assert(entry.arazzo_spec or #files == 1, "several Arazzo documents and no arazzo_spec")
             local doc, sources = doc_for(file)
-            local problems = check_entry(canned, doc, config, entry, sources, dev or nil)
+            local problems = check_entry(doc, config, entry, sources, dev or nil)
             assert(#problems == 0, table.concat(problems, "\n"))
           end)
         end
       end
     end)
   end
-end)
+end) end
 
 ------------------------------------------------------------------------------
 -- official examples: stubs and expectations
@@ -756,10 +762,12 @@ local PETS = A({ { id = 1, name = "Rex", status = "available" } })
 -- Each example: file, sources {name = file} (a bare name is in the examples
 -- folder, a path starting with "spec/" is this repository's stand-in),
 -- patches {from, to} (each one a defect SPEC-NOTES 11 lists), mocks, runs.
--- A run: workflow, inputs, wire (every request the server must receive, in
--- order, as "METHOD /path?query"), bodies {[i] = exact body}, headers
--- {[i] = {name = value}}, json_bodies {[i] = decoded JSON value}, outputs (the exact workflow outputs), ok (default
--- true), why (goes into the test name).
+-- A run: workflow, inputs, mocks (its own, ahead of the example's), wire
+-- (every request the server must receive, in order, as "METHOD
+-- /path?query"), bodies {[i] = exact body}, json_bodies {[i] = decoded JSON
+-- value}, headers {[i] = {lower-case name = value}}, outputs (the exact
+-- workflow outputs), steps {[stepId] = exact step outputs}, ok (default
+-- true), why (goes into the test name). Runs use opts.missing = "omit".
 local EXAMPLES = {
   {
     file = "pet-coupons.arazzo.yaml",
@@ -982,7 +990,7 @@ local function header_of(c, name)
 end
 
 --- Run one official-example run and collect every difference.
-local function check_run(canned, doc, ex, run)
+local function check_run(doc, ex, run)
   local mocks = {}
   for _, m in ipairs(run.mocks or {}) do m.rank = 0; mocks[#mocks + 1] = m end
   for _, m in ipairs(ex.mocks) do mocks[#mocks + 1] = m end
@@ -1028,15 +1036,12 @@ local function check_run(canned, doc, ex, run)
   return problems
 end
 
-describe("conformance: official examples (arazzo/examples/1.0.0)", function()
+local function example_specs() describe("official examples (arazzo/examples/1.0.0)", function()
   local exdir = helpers.shared("arazzo/examples/1.0.0")
   if not exdir then
     pending(helpers.skip_reason("arazzo/examples/1.0.0"))
     return
   end
-  local canned
-  setup(function() canned = canned_start() end)
-  teardown(function() if canned then canned:stop() end end)
 
   for _, ex in ipairs(EXAMPLES) do
     describe(ex.file, function()
@@ -1057,10 +1062,18 @@ describe("conformance: official examples (arazzo/examples/1.0.0)", function()
       end
       for _, run in ipairs(ex.runs) do
         it(run.workflow .. (run.why and (" -- " .. run.why) or ""), function()
-          local problems = check_run(canned, load(), ex, run)
+          local problems = check_run(load(), ex, run)
           assert(#problems == 0, table.concat(problems, "\n"))
         end)
       end
     end)
   end
+end) end
+
+describe("conformance", function()
+  setup(function() canned = canned_start() end)
+  teardown(function() if canned then canned:stop() end end)
+  canned_server_specs()
+  jentic_specs()
+  example_specs()
 end)

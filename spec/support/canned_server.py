@@ -18,7 +18,9 @@ Control endpoints (never counted, never matched against mocks):
                  the call log. Answers 204.
   GET /__calls   JSON {"count": n, "calls": [call, ...]} where call is
                  {"method", "source", "path", "query", "headers", "body",
-                 "mock"} (mock: index of the answering mock, or null).
+                 "mock", "client_port"} (mock: index of the answering mock,
+                 or null; client_port: the peer's port, which shows
+                 connection reuse).
 
 A mock is a JSON object:
   source   source name the mock applies to, or null for any source
@@ -236,6 +238,7 @@ class Handler(BaseHTTPRequestHandler):
                 "method": self.command, "source": source, "path": route, "query": url.query,
                 "headers": [[k, v] for k, v in self.headers.items()],
                 "body": raw.decode("utf-8", "replace"), "mock": idx,
+                "client_port": self.client_address[1],
             })
         if mock is None:
             msg = "canned_server: no mock for %s %s%s (source '%s')" % (
