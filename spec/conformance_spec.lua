@@ -766,8 +766,8 @@ local PETS = A({ { id = 1, name = "Rex", status = "available" } })
 -- (every request the server must receive, in order, as "METHOD
 -- /path?query"), bodies {[i] = exact body}, json_bodies {[i] = decoded JSON
 -- value}, headers {[i] = {lower-case name = value}}, outputs (the exact
--- workflow outputs), steps {[stepId] = exact step outputs}, ok (default
--- true), why (goes into the test name). Runs use opts.missing = "omit".
+-- workflow outputs), steps {[stepId] = exact step outputs}, ended_by (the
+-- end action), ok (default true), why (goes into the test name). Runs use opts.missing = "omit".
 local EXAMPLES = {
   {
     file = "pet-coupons.arazzo.yaml",
@@ -870,6 +870,7 @@ local EXAMPLES = {
           products = A({ { productCode = "P1", purchaseAmount = { currency = "USD", amount = 100 } } }) },
         mocks = { mock("BnplApi", "POST", "/products", 200, { existingCustomerNotEligible = false, products = A({}) }) },
         wire = { "POST /products" },
+        ended_by = "existingCustomerNotEligible",
         outputs = {} },
     },
   },
@@ -1031,6 +1032,9 @@ local function check_run(doc, ex, run)
   for sid, outs in pairs(run.steps or {}) do
     d = diff(outs, r.steps[sid] and r.steps[sid].outputs, "")
     if d then bad("outputs of step '%s': %s", sid, d) end
+  end
+  if run.ended_by and r.ended_by ~= run.ended_by then
+    bad("ended_by: expected %q, got %s", run.ended_by, tostring(r.ended_by))
   end
   if calls.count ~= r.requests then bad("the runner counted %d requests, the server %d", r.requests, calls.count) end
   return problems
