@@ -114,9 +114,16 @@ local function canned_start()
   return setmetatable({ srv = srv, url = srv.url, http = core.http_client({ max_body = 64 * 1024 * 1024 }) }, Canned)
 end
 
+--- Stop the server by PID (and make sure it is gone).
 function Canned:stop()
   if self.http then self.http:close(); self.http = nil end
+  local pid = self.srv.pid
   server.stop(self.srv)
+  if pid and server.alive(pid) then
+    os.execute("kill -9 " .. pid .. " 2>/dev/null")
+    for _ = 1, 100 do if not server.alive(pid) then break end server.sleep(20) end
+  end
+  assert(not (pid and server.alive(pid)), "canned server " .. tostring(pid) .. " did not stop")
 end
 
 --- Replace the mock set (and clear the call log).
@@ -666,6 +673,15 @@ local function canned_server_specs() describe("the canned server", function()
     local calls = canned:calls()
     assert.equal(2, calls.count)
     assert.equal(calls.calls[1].client_port, calls.calls[2].client_port)
+  end)
+
+  it("exits by itself after --idle-exit seconds without a request", function()
+    local own = server.start(SCRIPT, { "--idle-exit", "0.2" })
+    local pid = own.pid
+    for _ = 1, 150 do if not server.alive(pid) then break end server.sleep(20) end
+    local gone = not server.alive(pid)
+    server.stop(own)
+    assert.is_true(gone)
   end)
 
   it("rejects a malformed mock set and unknown control endpoints", function()

@@ -2,12 +2,14 @@
 """canned_server.py: loopback HTTP/1.1 server answering with canned responses
 for the conformance specs (Python 3 stdlib only, 127.0.0.1, keep-alive).
 
-Usage: canned_server.py --port-file PATH
+Usage: canned_server.py --port-file PATH [--idle-exit SECONDS]
 
 Binds 127.0.0.1 on a free port and writes the port number to PATH (atomically,
 after listen(), so the server accepts when the file appears); this is the
 protocol spec/support/server.lua expects. Every response carries
-Content-Length.
+Content-Length. The server exits by itself after --idle-exit seconds
+(default 300) without a request, so a spec run that dies before its
+teardown cannot leave it behind for long.
 
 Requests are addressed as /<source>/<path>: the spec maps each source
 description's server to http://127.0.0.1:<port>/<source>, so <path> is the
@@ -47,10 +49,11 @@ import os
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-STATE = {"mocks": [], "calls": []}
+STATE = {"mocks": [], "calls": [], "last": time.monotonic()}
 LOCK = threading.Lock()
 
 
@@ -220,6 +223,8 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(404, ("no control endpoint %s %s" % (self.command, path)).encode(), "text/plain")
 
     def dispatch(self):
+        with LOCK:
+            STATE["last"] = time.monotonic()
         raw = self.read_body()
         url = urlsplit(self.path)
         if url.path.startswith("/__"):
@@ -262,12 +267,33 @@ def write_port(path, port):
     os.rename(tmp, path)
 
 
+def watchdog(idle):
+    """Exit the process once no request has arrived for `idle` seconds."""
+    while True:
+        time.sleep(min(1.0, idle / 4))
+        with LOCK:
+            quiet = time.monotonic() - STATE["last"]
+        if quiet > idle:
+            os._exit(0)
+
+
 def main(argv):
-    if len(argv) != 2 or argv[0] != "--port-file":
-        sys.exit("usage: canned_server.py --port-file PATH")
+    port_file, idle = None, 300.0
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--port-file" and i + 1 < len(argv):
+            port_file = argv[i + 1]
+        elif argv[i] == "--idle-exit" and i + 1 < len(argv):
+            idle = float(argv[i + 1])
+        else:
+            sys.exit("usage: canned_server.py --port-file PATH [--idle-exit SECONDS]")
+        i += 2
+    if not port_file:
+        sys.exit("usage: canned_server.py --port-file PATH [--idle-exit SECONDS]")
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
-    write_port(argv[1], httpd.server_address[1])
+    threading.Thread(target=watchdog, args=(idle,), daemon=True).start()
+    write_port(port_file, httpd.server_address[1])
     httpd.serve_forever()
 
 
