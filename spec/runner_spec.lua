@@ -698,8 +698,67 @@ components:
 ]])
       local _, log = run(wr, {}, { ["POST /v1/charges"] = { json_response(500, "{}"), json_response(200, "{}") } },
         { idempotency = true, run_id = "r1" })
-      assert.equal("r1-charge-1", log[1].headers["Idempotency-Key"])
-      assert.equal("r1-charge-1", log[2].headers["Idempotency-Key"])
+      assert.equal("r1-w-charge-1", log[1].headers["Idempotency-Key"])
+      assert.equal("r1-w-charge-1", log[2].headers["Idempotency-Key"])
+    end)
+  end)
+
+  describe("missing values with missing = \"omit\"", function()
+    it("leave out optional parameters and body members, in objects and JSON text templates", function()
+      local w = wf([==[
+  - workflowId: w
+    steps:
+      - stepId: a
+        operationId: createItem
+        parameters: [{name: X-Trace, in: header, value: $inputs.trace}]
+        requestBody: {payload: {name: x, qty: $inputs.qty, note: 'n={$inputs.qty}'}}
+      - stepId: b
+        operationId: createItem
+        requestBody:
+          contentType: application/json
+          payload: '{"name": "y", "uri": "{$inputs.uri}", "label": "see {$inputs.uri}", "n": 1}'
+]==])
+      local r, log = run(w, {}, { ["POST /v1/items"] = json_response(201, "{}") }, { missing = "omit" })
+      assert.is_true(r.ok, r.error and r.error.message)
+      assert.is_nil(log[1].headers["X-Trace"])
+      -- a template with a missing part is missing as a whole
+      assert.equal('{"name":"x"}', log[1].body)
+      assert.equal('{"name":"y","n":1}', log[2].body)
+      -- with every value present the template text is sent as written
+      local _, log2 = run(w, { qty = 2, uri = "u" }, { ["POST /v1/items"] = json_response(201, "{}") }, { missing = "omit" })
+      assert.equal('{"name":"x","qty":2,"note":"n=2"}', log2[1].body)
+      assert.equal('{"name": "y", "uri": "u", "label": "see u", "n": 1}', log2[2].body)
+      -- and by default a missing value fails the step
+      local r3, log3 = run(w, {}, {})
+      assert.equal("expression", r3.error.code)
+      assert.equal(0, #log3)
+    end)
+  end)
+
+  describe("nested workflows with the same step ids", function()
+    it("keep each workflow's step records and idempotency keys apart", function()
+      local doc = load([[
+  - workflowId: outer
+    steps:
+      - stepId: pay
+        workflowId: inner
+      - stepId: charge
+        operationId: createCharge
+        requestBody: {contentType: application/x-www-form-urlencoded, payload: {who: outer}}
+  - workflowId: inner
+    steps:
+      - stepId: charge
+        operationId: createCharge
+        requestBody: {contentType: application/x-www-form-urlencoded, payload: {who: inner}}
+]])
+      local r, log = run(doc:workflow("outer"), {}, { ["POST /v1/charges"] = json_response(200, "{}") },
+        { idempotency = true, run_id = "r" })
+      assert.is_true(r.ok, r.error and r.error.message)
+      assert.equal("r-inner-charge-1", log[1].headers["Idempotency-Key"])
+      assert.equal("r-outer-charge-1", log[2].headers["Idempotency-Key"])
+      assert.equal("outer", r.steps.charge.workflow)
+      assert.equal("inner", r.workflows.inner.steps.charge.workflow)
+      assert.equal(3, #r.history)
     end)
   end)
 

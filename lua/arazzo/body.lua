@@ -92,7 +92,58 @@ function M.compile_json_template(c, text, path)
     end
   end
   parts[#parts + 1] = concat(buf)
-  return { json_template = true, parts = parts, source = text }
+  local tpl = { json_template = true, parts = parts, source = text }
+  tpl.structured = M.structured_twin(c, tpl, path)
+  return tpl
+end
+
+-- The same template as a value tree, for missing = "omit": each placeholder
+-- becomes a unique marker string, the text is parsed as JSON, and the markers
+-- are swapped back for the compiled expressions (placeholders inside longer
+-- strings become templates). Nil when the text is not JSON with markers in.
+function M.structured_twin(c, tpl, path)
+  local marks, text = {}, {}
+  for i, p in ipairs(tpl.parts) do
+    if type(p) == "string" then
+      text[#text + 1] = p
+    else
+      local m = format("\\u0000arazzo-slot-%d\\u0000", i) -- JSON escapes for NUL: no author text holds them
+      marks["\0arazzo-slot-" .. i .. "\0"] = p
+      text[#text + 1] = (p.whole or not p.inside) and ('"' .. m .. '"') or m
+    end
+  end
+  local value = core.json_decode(table.concat(text))
+  if value == nil then return nil end
+  local function swap(v)
+    if type(v) == "string" then
+      local whole = marks[v]
+      if whole then return whole.expr end
+      if v:find("\0arazzo-slot-", 1, true) then
+        -- a placeholder inside a longer string: rebuild it as a template
+        -- plain find, no patterns: LuaJIT patterns stop at NUL
+        local out, pos = {}, 1
+        while true do
+          local a = v:find("\0arazzo-slot-", pos, true)
+          if not a then out[#out + 1] = v:sub(pos) break end
+          local b = v:find("\0", a + 1, true)
+          out[#out + 1] = v:sub(pos, a - 1)
+          out[#out + 1] = "{" .. marks[v:sub(a, b)].expr:source() .. "}"
+          pos = b + 1
+        end
+        local src = table.concat(out)
+        local e = core.expr_compile(src, "template", { lenient = c.lenient })
+        return e or v
+      end
+      return { tag = "const", value = v }
+    end
+    if type(v) ~= "table" then return { tag = "const", value = v } end
+    local arr = core.isarray(v)
+    local node = { tag = arr and "array" or "object", items = {}, n = #v, keys = arr and {} or core.keys(v) }
+    if arr then for i = 1, #v do node.items[i] = swap(v[i]) end
+    else for _, k in ipairs(node.keys) do node.items[k] = swap(v[k]) end end
+    return node
+  end
+  return swap(value)
 end
 
 local function render_text(v)
@@ -139,10 +190,15 @@ function M.compile_payload(c, payload, content_type, path)
 end
 
 --- Evaluate a compiled payload.
+-- @param omit leave out object members whose value is missing (missing = "omit")
 -- @return value | nil, message
-function M.evaluate(node, ctx)
-  if type(node) == "table" and node.json_template then return eval_json_template(node, ctx) end
-  return compile.eval(node, ctx)
+function M.evaluate(node, ctx, omit)
+  if type(node) == "table" and node.json_template then
+    local s, err = eval_json_template(node, ctx)
+    if s == nil and omit and node.structured then return compile.eval(node.structured, ctx, true) end
+    return s, err
+  end
+  return compile.eval(node, ctx, omit)
 end
 
 ------------------------------------------------------------------------------

@@ -23,10 +23,7 @@ local CONST, ARRAY, OBJECT = "const", "array", "object"
 -- @param c compile state {report, lenient}
 -- @return Expr | nil (error recorded)
 function M.expression(c, text, path)
-  if type(text) ~= "string" then
-    c.report:error(path, format("expected a runtime expression string, got %s", type(text)), "expr")
-    return nil
-  end
+  if type(text) ~= "string" then return nil end -- the validator reported its type
   local e, msg = core.expr_compile(text, "expression", { lenient = c.lenient })
   if not e then
     c.report:error(path, format("%s in '%s'", msg, text), "expr")
@@ -51,6 +48,14 @@ local function compile_string(c, s, path)
     return nil, false
   end
   if e:kind() == "literal" then
+    local fake = s:match("%$([%a_][%w_]*)%.")
+    if fake and not s:find("{$", 1, true) then
+      local known = { url = 1, method = 1, statusCode = 1, request = 1, response = 1, inputs = 1, outputs = 1,
+        steps = 1, workflows = 1, sourceDescriptions = 1, components = 1 }
+      if not known[fake] then
+        c.report:warn(path, format("'%s' looks like a runtime expression but '$%s' is not a source; sent as literal text", s, fake))
+      end
+    end
     if not c.lenient then
       local probe = core.expr_compile(s, "value", { lenient = true })
       if probe and probe:kind() ~= "literal" then
@@ -127,8 +132,10 @@ local function where_string(path)
 end
 
 --- Evaluate a compiled value against ctx.
+-- @param omit when true, an object member whose expression has no value is
+--   left out instead of failing the whole value
 -- @return value | nil, message (a missing value, with where it is)
-function M.eval(node, ctx, where)
+function M.eval(node, ctx, omit)
   if type(node) == "userdata" then
     local v, err = node:eval(ctx)
     if v == nil then return nil, err or format("%s has no value", node:source()) end
@@ -139,18 +146,26 @@ function M.eval(node, ctx, where)
   local out = {}
   if tag == ARRAY then
     for i = 1, node.n do
-      local v, err = M.eval(node.items[i], ctx, where)
+      local v, err = M.eval(node.items[i], ctx, omit)
       if v == nil then return nil, format("[%d]: %s", i - 1, err) end
       out[i] = v
     end
     return core.array(out)
   end
+  local keys = node.keys
   for _, k in ipairs(node.keys) do
-    local v, err = M.eval(node.items[k], ctx, where)
-    if v == nil then return nil, format("%s: %s", k, err) end
-    out[k] = v
+    local item = node.items[k]
+    local v, err = M.eval(item, ctx, omit)
+    if v ~= nil then
+      out[k] = v
+    elseif omit and type(item) == "userdata" then
+      if keys == node.keys then keys = {} for _, k2 in ipairs(node.keys) do keys[#keys + 1] = k2 end end
+      for j = #keys, 1, -1 do if keys[j] == k then table.remove(keys, j) end end
+    else
+      return nil, format("%s: %s", k, err)
+    end
   end
-  core.setorder(out, node.keys)
+  core.setorder(out, keys)
   return out
 end
 

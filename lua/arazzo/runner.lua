@@ -150,7 +150,7 @@ local function new_state(doc, opts)
     max_retry_wait = opts.max_retry_wait or 60, sleep = opts.sleep or core.sleep,
     inputs_for = opts.inputs_for or {}, missing = opts.missing or "error",
     run_id = opts.run_id or random_hex(16), count = 0, requests = 0,
-    steps = {}, history = {}, wfdata = {}, done = {}, executions = {},
+    steps = {}, history = {}, wfdata = {}, done = {}, executions = {}, workflow_steps = {},
   }
   st.transport = opts.transport
   if not st.transport then
@@ -221,7 +221,7 @@ local function prepare(st, step, ctx, info)
   if step.body then
     ct = step.body.content_type
     if step.body.payload then
-      payload, err = body.evaluate(step.body.payload, ctx)
+      payload, err = body.evaluate(step.body.payload, ctx, st.missing == "omit")
       if payload == nil then return nil, "expression", "requestBody: " .. err end
       if #step.body.replacements > 0 then
         payload, err = body.replace(payload, step.body.replacements, ctx)
@@ -277,7 +277,9 @@ local function prepare(st, step, ctx, info)
     local has = false
     for k in pairs(request.headers) do if k:lower() == "idempotency-key" then has = true end end
     if not has then
-      request.headers["Idempotency-Key"] = format("%s-%s-%d", st.run_id, step.id, info.entry)
+      -- <run>-<workflow>-<step>-<n>: unique per step execution within a run,
+      -- the same for every retry of that execution
+      request.headers["Idempotency-Key"] = format("%s-%s-%s-%d", st.run_id, info.workflow, step.id, info.entry)
     end
   end
   local bad = bad_header(request.headers)
@@ -474,10 +476,17 @@ local function fail(code, message, stepid)
   return { ok = false, error = { code = code, message = message, step = stepid } }
 end
 
-local function record(st, rec, prev)
+-- Keep the record: result.steps holds the top-level workflow's steps, and
+-- result.workflows[id].steps those of every workflow run (nested ones too,
+-- whose step ids may repeat the caller's).
+local function record(st, rec)
+  local per = st.workflow_steps[rec.workflow]
+  if not per then per = {}; st.workflow_steps[rec.workflow] = per end
+  local prev = per[rec.step]
   rec.runs = (prev and prev.runs or 0) + 1
   rec.attempts = rec.attempt
-  st.steps[rec.step] = rec
+  per[rec.step] = rec
+  if rec.workflow == st.top then st.steps[rec.step] = rec end
   st.history[#st.history + 1] = rec
 end
 
@@ -536,9 +545,10 @@ local function loop(st, wf, base, depth)
     end
     local step = wf.steps[i]
     if attempt == 1 then entry = entry + 1 end
-    st.executions[step.id] = (st.executions[step.id] or 0) + (attempt == 1 and 1 or 0)
-    local passed, ctx, rec = exec_step(st, wf, step, base, depth, st.executions[step.id], attempt)
-    record(st, rec, st.steps[step.id])
+    local ekey = wf.id .. "\0" .. step.id
+    st.executions[ekey] = (st.executions[ekey] or 0) + (attempt == 1 and 1 or 0)
+    local passed, ctx, rec = exec_step(st, wf, step, base, depth, st.executions[ekey], attempt)
+    record(st, rec)
     if passed then
       counts, attempt = {}, 1
       local a = choose(step.on_success, ctx)
@@ -571,9 +581,10 @@ local function loop(st, wf, base, depth)
         if a.step then
           local target = wf.steps[wf.step_index[a.step]]
           st.count = st.count + 1
-          local tp, _, trec = exec_step(st, wf, target, base, depth, (st.executions[target.id] or 0) + 1, 1)
-          st.executions[target.id] = (st.executions[target.id] or 0) + 1
-          record(st, trec, st.steps[target.id])
+          local tkey = wf.id .. "\0" .. target.id
+          st.executions[tkey] = (st.executions[tkey] or 0) + 1
+          local tp, _, trec = exec_step(st, wf, target, base, depth, st.executions[tkey], 1)
+          record(st, trec)
           if not tp then
             return { ok = false, error = { code = trec.error and trec.error.code or "failed",
               message = format("retry of '%s' needed step '%s', which failed: %s", step.id, target.id,
@@ -641,6 +652,7 @@ function M.run(wf, inputs, opts)
   end
   opts = check_opts(opts)
   local st = new_state(wf.document, opts)
+  st.top = wf.id
   local t0 = now()
   local ok, r = pcall(run_workflow, st, wf, inputs or {}, 0)
   if not ok then
@@ -649,6 +661,8 @@ function M.run(wf, inputs, opts)
   r.workflow = r.workflow or wf.id
   r.outputs = r.outputs or {}
   r.steps = st.steps
+  r.workflows = {}
+  for id, steps in pairs(st.workflow_steps) do r.workflows[id] = { steps = steps, outputs = st.wfdata[id] and st.wfdata[id].outputs } end
   r.history = st.history
   r.requests = st.requests
   r.ms = (now() - t0) * 1000
