@@ -93,7 +93,7 @@ function M.compile_json_template(c, text, path)
   end
   parts[#parts + 1] = concat(buf)
   local tpl = { json_template = true, parts = parts, source = text }
-  tpl.structured = M.structured_twin(c, tpl, path)
+  tpl.structured = M.structured_twin(c, tpl)
   return tpl
 end
 
@@ -101,7 +101,7 @@ end
 -- becomes a unique marker string, the text is parsed as JSON, and the markers
 -- are swapped back for the compiled expressions (placeholders inside longer
 -- strings become templates). Nil when the text is not JSON with markers in.
-function M.structured_twin(c, tpl, path)
+function M.structured_twin(c, tpl)
   local marks, text = {}, {}
   for i, p in ipairs(tpl.parts) do
     if type(p) == "string" then
