@@ -71,79 +71,8 @@ void arazzo_http_open(lua_State *L);
 void arazzo_xml_open(lua_State *L);
 void arazzo_time_open(lua_State *L);
 
-/* ---- expr.c (compile) / expr_eval.c (evaluate): shared private layout ----
- * A compiled expression is a full userdata (ARAZZO_EXPR_MT) holding an
- * arazzo_expr header followed by its node and op arrays; its user value is a
- * table of the interned strings the nodes refer to by index (1-based; 0 means
- * none) plus "source" = the original text. Nothing in it owns foreign
- * memory, so it needs no __gc. */
-#define ARAZZO_EXPR_MT "arazzo.expr.Expr"
-#define ARAZZO_EXPR_MAX_DEPTH 200
-
-enum { AX_EXPRESSION, AX_TEMPLATE, AX_LITERAL, AX_CONDITION, AX_JSCONDITION };
-/* node types */
-enum { AXN_NULL, AXN_BOOL, AXN_INT, AXN_NUM, AXN_STR, AXN_REF, AXN_TEXT, AXN_TEMPLATE,
-       AXN_NOT, AXN_AND, AXN_OR, AXN_CMP };
-/* comparison operators (AXN_CMP .op) */
-enum { AXO_EQ, AXO_NE, AXO_LT, AXO_LE, AXO_GT, AXO_GE };
-/* reference steps (arazzo_expr_op .code) */
-enum { AXS_KEY, AXS_NAME, AXS_TOK, AXS_LEN };
-/* reference sources (node .src), in the order of the names refs() reports */
-enum { AXR_URL, AXR_METHOD, AXR_STATUS, AXR_REQUEST, AXR_RESPONSE, AXR_INPUTS, AXR_OUTPUTS,
-       AXR_STEPS, AXR_WORKFLOWS, AXR_SOURCES, AXR_COMPONENTS };
-/* what a step reports when its value is missing (op .what) */
-enum { AXW_NOTSET, AXW_NOREQ, AXW_NORESP, AXW_NOHEADER, AXW_NOQUERY, AXW_NOPATH, AXW_NOBODY,
-       AXW_STEP_NOTRUN, AXW_STEP_NOOUT, AXW_NOOUTPUT, AXW_WF_NOTRUN, AXW_WF_NOINPUTS,
-       AXW_WF_NOOUTPUTS, AXW_NOINPUT, AXW_NOSOURCE, AXW_NOFIELD, AXW_NOCOMPONENTS,
-       AXW_NOCOMPONENT, AXW_AT };
-#define AXF_LENIENT 1 /* node flag: a lenient-only form */
-#define AXF_VALUE 2   /* ref node flag: rooted at the jscondition value */
-
-typedef struct {
-  unsigned char type, op, src, flags;
-  int next;            /* next sibling in an AND/OR/template list, -1 none */
-  int a, b;            /* children, first op + op count, or string index */
-  int start, len;      /* byte slice of the source text */
-  int col;             /* 1-based character column of start */
-  int id, field, name, ptr; /* refs(): string indexes, 0 none */
-  int height;          /* evaluation depth of this subtree */
-  lua_Integer ival;
-  lua_Number dval;
-} arazzo_expr_node;
-
-typedef struct {
-  unsigned char code, what; /* AXS_*, missing-message kind */
-  unsigned char wk;    /* key is well-known: eval's upvalue index, 0 none */
-  int nseg;            /* AXS_NAME: dotted segments following (AXS_TOK) */
-  int key;             /* string index of the key to look up */
-  int arg;             /* string index of the message argument, 0 none */
-  lua_Integer index;   /* AXS_TOK: 0-based array index, -1 when not one */
-} arazzo_expr_op;
-
-typedef struct {
-  unsigned long long magic; /* ARAZZO_EXPR_MAGIC: with the self-pointer
-                               below, how methods recognise an Expr */
-  int kind, lenient, root, height, nnodes, nops;
-  int needs_uv;            /* evaluation reads the string table (else only
-                              failure messages do) */
-  int fast;                /* root is <context keys> <op> <int literal> with
-                              well-known keys: eval's shortcut applies */
-  arazzo_expr_node *nodes; /* both point into this same userdata */
-  arazzo_expr_op *ops;
-} arazzo_expr;
-/* Keys eval holds as upvalues (1..n), so the common steps need not read
- * the string table. */
-#define ARAZZO_EXPR_WELL_KNOWN                                                             \
-  "url", "method", "statusCode", "request", "response", "header", "query", "path", "body", \
-      "inputs", "outputs", "steps", "workflows", "sourceDescriptions", "components",       \
-      "parameters", "successActions", "failureActions"
-#define ARAZZO_EXPR_MAGIC 0x4172617a7a6f4578ULL
-#define ARAZZO_EXPR_HEADER ((sizeof(arazzo_expr) + 15) & ~(size_t)15)
-
-/* expr_eval.c: fill the metatable on top of the stack with the methods of
- * a compiled expression (eval, kind, refs, lenient, source, __tostring).
- * [-0,+0] */
-void arazzo_expr_methods(lua_State *L);
+/* The compiled-expression layout is private to the expr*.c files: see
+ * expr_internal.h. */
 
 /* ---- cross-module C APIs ------------------------------------------------ */
 
