@@ -963,3 +963,25 @@ describe("arazzo.expr", function()
     assert.same({}, failed)
   end)
 end)
+
+describe("arazzo.core expressions: lenient forms from real documents", function()
+  local core = require "arazzo.core"
+  local ctx = { response = { body = { access_token = "x", a = { b = 2 } }, header = { location = "/next" } } }
+
+  it("reads '#name' as '#/name' in lenient mode only", function()
+    local e = assert(core.expr_compile("$response.body#access_token", "expression", { lenient = true }))
+    assert.is_true(e:lenient())
+    assert.equal("x", e:eval(ctx))
+    assert.equal(2, assert(core.expr_compile("$response.body#a/b", "expression", { lenient = true })):eval(ctx))
+    assert.same({ nil, "a JSON pointer must be empty or start with '/' at column 16", "expr", 16 },
+      { core.expr_compile("$response.body#access_token", "expression") })
+  end)
+
+  it("reads '$response.headers.X' as '$response.header.X' in lenient mode only", function()
+    local e = assert(core.expr_compile("$response.headers.Location", "expression", { lenient = true }))
+    assert.is_true(e:lenient())
+    assert.equal("/next", e:eval(ctx))
+    assert.same({ nil, "expected 'header', 'query', 'path' or 'body' after '$response.' at column 11", "expr", 11 },
+      { core.expr_compile("$response.headers.Location", "expression") })
+  end)
+end)

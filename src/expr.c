@@ -152,13 +152,28 @@ static int intern_token(parser *p, const char *s, size_t n) {
 static int parse_pointer(parser *p, int cx, int ni) {
   const char *s = p->s;
   size_t ps = ++p->pos, pe = ps, i, ts, te;
+  int implicit;
   while (pe < p->len && ptr_char(cx, CH(p, pe))) pe++;
-  if (pe > ps && s[ps] != '/') return arazzo_expr_fail(p, ps, "a JSON pointer must be empty or start with '/'");
+  /* `#access_token` (no '/') is seen in real documents: lenient mode reads
+   * it as `#/access_token`; the token loop below starts one byte early, on
+   * the '#', which it never reads. */
+  implicit = pe > ps && s[ps] != '/';
+  if (implicit && !p->lenient_opt)
+    return arazzo_expr_fail(p, ps, "a JSON pointer must be empty or start with '/'");
   for (i = ps; i < pe; i++)
     if (s[i] == '~' && (i + 1 >= pe || (s[i + 1] != '0' && s[i + 1] != '1')))
       return arazzo_expr_fail(p, i, "'~' in a JSON pointer must be followed by '0' or '1'");
-  NODE(p, ni)->ptr = arazzo_expr_intern(p, s + ps, pe - ps);
-  for (ts = ps; ts < pe; ts = te) {
+  if (implicit) {
+    NODE(p, ni)->flags |= AXF_LENIENT;
+    p->lenient_used = 1;
+    lua_pushliteral(p->L, "/");
+    lua_pushlstring(p->L, s + ps, pe - ps);
+    lua_concat(p->L, 2);
+    NODE(p, ni)->ptr = arazzo_expr_intern_top(p);
+  } else {
+    NODE(p, ni)->ptr = arazzo_expr_intern(p, s + ps, pe - ps);
+  }
+  for (ts = implicit ? ps - 1 : ps; ts < pe; ts = te) {
     int key;
     for (te = ts + 1; te < pe && s[te] != '/'; te++) {}
     key = intern_token(p, s + ts + 1, te - ts - 1);
@@ -287,6 +302,11 @@ static int parse_http(parser *p, int cx, int ni, int src) {
   w = arazzo_expr_scan(p, is_id);
   if (arazzo_expr_add_key(p, sn, src == AXR_REQUEST ? AXW_NOREQ : AXW_NORESP, 0) < 0) return -1;
   if (word_is(p->s + ws, w, "header")) return parse_header(p, cx, ni, sn);
+  if (word_is(p->s + ws, w, "headers") && p->lenient_opt) { /* `$response.headers.X`, seen in real documents */
+    NODE(p, ni)->flags |= AXF_LENIENT;
+    p->lenient_used = 1;
+    return parse_header(p, cx, ni, sn);
+  }
   if (word_is(p->s + ws, w, "body")) {
     NODE(p, ni)->field = arazzo_expr_intern(p, "body", 4);
     if (arazzo_expr_add_key(p, "body", AXW_NOBODY, 0) < 0) return -1;
