@@ -45,7 +45,11 @@ local function document_text(spec)
 end
 
 local function read(path)
-  local f = assert(io.open(path, "rb"))
+  local f, err = io.open(path, "rb")
+  if not f then
+    io.stderr:write("load_full.lua: ", tostring(err), "\n")
+    os.exit(1)
+  end
   local s = f:read("a")
   f:close()
   return s

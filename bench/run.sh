@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/run.sh: every benchmark in one command, each against a baseline
 # measured in the same run, then one summary. Run from anywhere:
-#   bench/run.sh            (BENCH_ROUNDS=5 BENCH_N=2000 BENCH_WARMUP=200)
+#   bench/run.sh            (BENCH_ROUNDS=7 BENCH_N=2000 BENCH_WARMUP=200)
 #   BENCH_QUICK=1 bench/run.sh      (workflow benchmark only, 3 rounds)
 # Needs: cmake + a C compiler, lua5.4, nginx, python3; luajit optional.
 # Starts nginx (bench/nginx/nginx.conf.in) on a free 127.0.0.1 port in a
@@ -11,7 +11,7 @@
 # Licence: MIT (see LICENSE).
 set -eu
 cd "$(dirname "$0")/.."
-ROUNDS=${BENCH_ROUNDS:-5}
+ROUNDS=${BENCH_ROUNDS:-7}
 N=${BENCH_N:-2000}
 WARM=${BENCH_WARMUP:-200}
 QUICK=${BENCH_QUICK:-}
@@ -95,6 +95,10 @@ until PORT=$(free_port) && start_nginx; do
 done
 BASE="http://127.0.0.1:$PORT"
 echo "\$ nginx -p $PREFIX -c conf/nginx.conf -e logs/error.log   (pid $NGINX_PID, $BASE)"
+WORKER=$(pgrep -P "$NGINX_PID" | head -n 1 || true)
+echo "  worker pid ${WORKER:-?} (its CPU time is read from /proc during the floor runs)"
+# CPU clock ticks (user + system) the nginx worker has used so far.
+stub_ticks() { if [ -n "$WORKER" ]; then awk '{ print $14 + $15 }' "/proc/$WORKER/stat"; else echo 0; fi; }
 
 # ---- wire capture and check --------------------------------------------------
 section "wire capture: the floor must send the runner's bytes"
@@ -118,8 +122,10 @@ sed 's/^/  | /' "$WIRE"
 section "workflow: seed x $N against the stub, $ROUNDS alternating rounds (warm-up $WARM each)"
 r=1
 while [ $r -le "$ROUNDS" ]; do
-  echo "-- round $r/$ROUNDS"
+  echo "-- round $r/$ROUNDS (load average $(cut -d' ' -f1 /proc/loadavg))"
+  t0=$(stub_ticks)
   run "$OUT/http_floor" "$BASE" "$WIRE" "$N" "$WARM"
+  echo "RESULT stub $(($(stub_ticks) - t0)) $(getconf CLK_TCK) $((3 * (N + WARM)))" >>"$RESULTS"
   run lua5.4 bench/workflow.lua run "$BASE" "$N" "$WARM"
   run lua5.4 bench/workflow.lua run "$BASE" "$N" "$WARM" hooks
   if [ -n "$JIT" ]; then
@@ -128,6 +134,9 @@ while [ $r -le "$ROUNDS" ]; do
   fi
   r=$((r + 1))
 done
+section "workflow: where the CPU time of one run goes (no stub noise)"
+run lua5.4 bench/workflow.lua parts "$BASE" "$N"
+[ -n "$JIT" ] && run env ARAZZO_BUILD=build-jit luajit bench/workflow.lua parts "$BASE" "$N"
 WF_RESULTS="$OUT/workflow_results.txt"
 cp "$RESULTS" "$WF_RESULTS"
 

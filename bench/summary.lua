@@ -38,9 +38,20 @@ end
 
 -- ---- workflow ---------------------------------------------------------------
 local order, runs = {}, {}
+local parts, stub = {}, { ticks = 0, hz = 100, requests = 0 }
 for _, l in ipairs(lines_of(wf_file)) do
+  local ticks, hz, reqs = l:match("^stub (%d+) (%d+) (%d+)$")
+  if ticks then
+    stub.ticks, stub.hz, stub.requests = stub.ticks + tonumber(ticks), tonumber(hz), stub.requests + tonumber(reqs)
+  end
+  local vm, rest = l:match("^parts/(%S+) (.*)$")
+  if vm then
+    local v = {}
+    for x in rest:gmatch("%S+") do v[#v + 1] = tonumber(x) end
+    parts[#parts + 1] = { vm = vm, transport = v[1], runner = v[2], hooks = v[3], decode = v[4], decode2 = v[5], kb = v[6] }
+  end
   local name, n, wall, cpu = l:match("^(%S+) (%d+) ([%d.]+) ([%d.]+)$")
-  if name then
+  if name and name ~= "stub" then
     if not runs[name] then runs[name] = { wall = {}, cpu = {}, n = tonumber(n) }; order[#order + 1] = name end
     local r = runs[name]
     r.wall[#r.wall + 1], r.cpu[#r.cpu + 1] = tonumber(wall), tonumber(cpu)
@@ -55,20 +66,27 @@ else
   local steps = floor.n * STEPS
   print(string.format("workflow: the seed run %d times per measurement (%d steps), median of %d rounds", floor.n, steps,
     #floor.wall))
-  print(string.format("%-22s %8s %12s %9s %14s %8s %14s  %s", "", "wall s", "workflows/s", "vs floor",
-    "overhead us/st", "CPU s", "CPU ovh us/st", "target >= 0.8x"))
+  print(string.format("%-20s %7s %11s %8s %8s %14s %7s %13s  %s", "", "wall s", "workflows/s", "vs floor",
+    "best-of", "overhead us/st", "CPU s", "CPU ovh us/st", "target >= 0.8x"))
+  local fbest = math.min(table.unpack(floor.wall))
   for _, name in ipairs(order) do
     local r = runs[name]
     local w, c = median(r.wall), median(r.cpu)
     if name == "floor" then
-      print(string.format("%-22s %8.3f %12.0f %9s %14s %8.3f %14s", "floor (bare libcurl)", w, r.n / w, "1.00x", "-", c,
-        "-"))
+      print(string.format("%-20s %7.3f %11.0f %8s %8s %14s %7.3f %13s", "floor (bare libcurl)", w, r.n / w, "1.00x",
+        "1.00x", "-", c, "-"))
     else
       local ratio = fw / w
-      print(string.format("%-22s %8.3f %12.0f %8.2fx %14.1f %8.3f %14.1f  %s", name, w, r.n / w, ratio,
-        (w - fw) / steps * 1e6, c, (c - fc) / steps * 1e6,
+      print(string.format("%-20s %7.3f %11.0f %7.2fx %7.2fx %14.1f %7.3f %13.1f  %s", name, w, r.n / w, ratio,
+        fbest / math.min(table.unpack(r.wall)), (w - fw) / steps * 1e6, c, (c - fc) / steps * 1e6,
         name:match("hooks") and "(informative)" or (ratio >= TARGET and "meets" or "MISSES")))
     end
+  end
+  print("  (wall: median over the rounds; vs floor: floor's median wall / this median wall; best-of: the same with")
+  print("   each side's fastest round; overhead: (median wall - floor's) / steps; CPU: this process only)")
+  if stub.requests > 0 then
+    print(string.format("  stub (nginx worker) CPU during the floor runs: %.1f us per request; floor wall per request "
+      .. "%.1f us", stub.ticks / stub.hz / stub.requests * 1e6, fw / steps * 1e6))
   end
   for _, name in ipairs(order) do
     if name ~= "floor" then
@@ -79,6 +97,19 @@ else
       print(string.format("  per-round ratio %-20s %s", name, table.concat(per, " ")))
     end
   end
+end
+
+if floor and #parts > 0 then
+  local fc = median(floor.cpu) / floor.n * 1e6
+  print("\nwhere the CPU goes, us per workflow run (3 steps); floor = the bare libcurl loop's CPU")
+  print(string.format("  %-8s %8s %12s %14s %12s %13s %10s %12s", "", "floor", "C transport", "runner (Lua)",
+    "of it: JSON", "(w/o order)", "hooks", "Lua heap KB"))
+  for _, p in ipairs(parts) do
+    print(string.format("  %-8s %8.1f %+12.1f %+14.1f %12.1f %13.1f %+10.1f %12.1f", p.vm, fc, p.transport - fc,
+      p.runner, p.decode, p.decode2, p.hooks - p.runner, p.kb))
+  end
+  print("  (C transport: the runner's libcurl client on the same requests, minus the floor; runner: a run with a")
+  print("   canned transport; JSON: decoding the 3 responses as the runner does; hooks: extra for 3 no-op hooks)")
 end
 
 -- ---- other benchmarks ------------------------------------------------------------

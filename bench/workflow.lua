@@ -6,6 +6,7 @@
 --
 --   lua5.4 bench/workflow.lua run BASE-URL N [WARMUP] [hooks]
 --   lua5.4 bench/workflow.lua capture BASE-URL WIRE-FILE
+--   lua5.4 bench/workflow.lua parts BASE-URL N
 --   ARAZZO_BUILD=build-jit luajit bench/workflow.lua run ...
 --
 -- run: loads the document once (not timed), runs the workflow WARMUP times
@@ -17,6 +18,9 @@
 -- capture: one run whose transport records each request (method, path
 -- below BASE-URL, headers in send order, body) into WIRE-FILE, in the format
 -- http_floor.c reads, then forwards it to the default libcurl transport.
+-- parts: where the CPU time of one run goes (see cmd_parts); prints
+-- "RESULT parts/<vm> <transport us> <runner us> <runner+hooks us>
+-- <decode us> <decode without order us> <KB allocated>" per workflow run.
 local build = os.getenv("ARAZZO_BUILD") or "build"
 package.path = "./lua/?.lua;./lua/?/init.lua;" .. package.path
 package.cpath = "./" .. build .. "/?.so;" .. package.cpath
@@ -116,12 +120,70 @@ local function cmd_capture(base, file)
   print(string.format("captured %d requests into %s", #blocks - 2, file))
 end
 
+-- CPU seconds per call of f, best of 3 runs of n calls (after a warm-up).
+local function cpu_per_call(f, n)
+  for _ = 1, math.max(50, math.floor(n / 10)) do f() end
+  local best = math.huge
+  for _ = 1, 3 do
+    collectgarbage()
+    local c0 = os.clock()
+    for _ = 1, n do f() end
+    local dc = os.clock() - c0
+    if dc < best then best = dc end
+  end
+  return best / n
+end
+
+-- Where a workflow run's CPU time goes, without the stub's noise: the C
+-- transport alone on the captured requests, the runner alone (a canned
+-- transport answering with the captured responses), the share of JSON
+-- decoding of those responses, and the Lua heap allocated per run.
+local function cmd_parts(base, n)
+  local wf = load_workflow(base)
+  local send = transport.curl()
+  local wires, resps = {}, {}
+  check(wf:run(INPUTS, { auth = AUTH, transport = function(w)
+    local res = assert(send(w))
+    wires[#wires + 1], resps[#resps + 1] = w, res
+    return res
+  end }))
+  local k = 0
+  local function canned()
+    k = k % #resps + 1
+    local r = resps[k]
+    return { status = r.status, headers = r.headers, body = r.body }
+  end
+  local plain, hooked = { auth = AUTH, transport = canned }, { auth = AUTH, transport = canned, hooks = NOOP_HOOKS }
+  local t_transport = cpu_per_call(function() for i = 1, #wires do assert(send(wires[i])) end end, n)
+  local t_runner = cpu_per_call(function() check(wf:run(INPUTS, plain)) end, n)
+  local t_hooks = cpu_per_call(function() check(wf:run(INPUTS, hooked)) end, n)
+  local t_decode = cpu_per_call(function() for i = 1, #resps do core.json_decode(resps[i].body) end end, n)
+  local no_order = { order = false }
+  local t_decode2 = cpu_per_call(function() for i = 1, #resps do core.json_decode(resps[i].body, no_order) end end, n)
+  collectgarbage()
+  collectgarbage("stop")
+  local kb0 = collectgarbage("count")
+  for _ = 1, 200 do check(wf:run(INPUTS, plain)) end
+  local kb = (collectgarbage("count") - kb0) / 200
+  collectgarbage("restart")
+  local vm = jit and "luajit" or _VERSION:gsub("Lua ", "")
+  print(string.format("%s, CPU per workflow run (best of 3 x %d): transport alone %.1f us; runner alone (canned "
+    .. "responses) %.1f us, with no-op hooks %.1f us; JSON decoding of the 3 responses %.1f us (%.1f us without key "
+    .. "order); %.1f KB of Lua heap allocated per run (runner alone)", vm, n, t_transport * 1e6, t_runner * 1e6,
+    t_hooks * 1e6, t_decode * 1e6, t_decode2 * 1e6, kb))
+  print(string.format("RESULT parts/%s %.3f %.3f %.3f %.3f %.3f %.2f", vm, t_transport * 1e6, t_runner * 1e6,
+    t_hooks * 1e6, t_decode * 1e6, t_decode2 * 1e6, kb))
+end
+
 local mode, base = arg[1], arg[2]
 if mode == "run" and base and tonumber(arg[3]) then
   cmd_run(base, tonumber(arg[3]), tonumber(arg[4]) or 200, arg[5] == "hooks")
 elseif mode == "capture" and base and arg[3] then
   cmd_capture(base, arg[3])
+elseif mode == "parts" and base and tonumber(arg[3]) then
+  cmd_parts(base, tonumber(arg[3]))
 else
-  io.stderr:write("usage: workflow.lua run BASE-URL N [WARMUP] [hooks] | capture BASE-URL WIRE-FILE\n")
+  io.stderr:write("usage: workflow.lua run BASE-URL N [WARMUP] [hooks] | capture BASE-URL WIRE-FILE"
+    .. " | parts BASE-URL N\n")
   os.exit(2)
 end
