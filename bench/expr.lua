@@ -4,7 +4,8 @@
 --   ARAZZO_BUILD=build-jit luajit bench/expr.lua
 -- Prints evaluations per second, the ratio compiled/closure (time per
 -- evaluation; the target is <= 3 for the two conditions) and the memory
--- allocated per evaluation.
+-- allocated per evaluation; then one machine-readable line per case:
+-- "RESULT expr<label> <vm>|<case> <s per compiled eval> <s per closure eval>".
 local build = os.getenv("ARAZZO_BUILD") or "build"
 package.cpath = "./" .. build .. "/?.so;" .. package.cpath
 local core = require "arazzo.core"
@@ -73,6 +74,8 @@ local function run(label)
     local tc, tl, tm = time(f, N), time(case.closure, N), time(method, N)
     print(("%-52s %12.0f %12.0f %7.2f %10.1f"):format(case.name, N / tc, N / tl, tc / tl, alloc(f, 100000)))
     print(("%-52s %12.0f %12s %7.2f"):format("  (as e:eval(ctx))", N / tm, "", tm / tl))
+    print(("RESULT expr%s %s|%s %.4e %.4e"):format(label:gsub(" ", ""), jit and "luajit" or _VERSION:gsub("Lua ", ""),
+      case.name, tc / N, tl / N))
   end
 end
 

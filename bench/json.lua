@@ -1,6 +1,7 @@
 -- bench/json.lua: core.json_encode / json_decode against Debian's lua-cjson
 -- (a private cjson.new() instance) and, for scale, dkjson. Prints the time
--- per operation and the ratio to cjson, measured in this run.
+-- per operation and the ratio to cjson, measured in this run, then one line
+-- "RESULT json <vm>|<document>|<op> <s arazzo> <s cjson>" per measurement.
 --   lua5.4 bench/json.lua [build-dir]        luajit bench/json.lua build-jit
 -- cjson and arazzo do not produce the same output (cjson: hash key order,
 -- 14 significant digits, "\/"), so this compares speed only.
@@ -61,6 +62,7 @@ local cases = {
 }
 
 print(string.format("%s, %s", _VERSION, jit and jit.version or "PUC"))
+local vm = jit and "luajit" or _VERSION:gsub("Lua ", "")
 print(string.format("%-22s %-8s %12s %12s %12s %9s", "document", "op", "arazzo", "cjson", "dkjson", "arazzo/cjson"))
 for _, c in ipairs(cases) do
   local name, text, budget = c[1], c[2], c[3]
@@ -71,11 +73,13 @@ for _, c in ipairs(cases) do
   local td = have_dk and per_call(dkjson.decode, text, budget / 4)
   print(string.format("%-22s %-8s %12s %12s %12s %9s", name, "decode", fmt(ta), tc and fmt(tc) or "-",
     td and fmt(td) or "-", tc and string.format("%.2fx", ta / tc) or "-"))
+  if tc then print(string.format("RESULT json %s|%s|decode %.9f %.9f", vm, name, ta, tc)) end
   ta = per_call(core.json_encode, value, budget)
   tc = cjson and per_call(cjson.encode, plain, budget)
   td = have_dk and per_call(dkjson.encode, dkjson.decode(text, 1, dkjson.null), budget / 4)
   print(string.format("%-22s %-8s %12s %12s %12s %9s", name, "encode", fmt(ta), tc and fmt(tc) or "-",
     td and fmt(td) or "-", tc and string.format("%.2fx", ta / tc) or "-"))
+  if tc then print(string.format("RESULT json %s|%s|encode %.9f %.9f", vm, name, ta, tc)) end
   local unordered = assert(core.json_decode(text, { order = false }))
   ta = per_call(function(t) return core.json_decode(t, { order = false }) end, text, budget)
   print(string.format("%-22s %-8s %12s", name, "dec/no-order", fmt(ta)))
