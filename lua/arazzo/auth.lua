@@ -121,4 +121,28 @@ function M.apply(plan, req)
   return req
 end
 
+--- Apply an auth plan to a request whose headers are a name -> value map.
+function M.apply_map(plan, req)
+  local headers = req.headers
+  for _, a in ipairs(plan) do
+    if a.kind == "header" then
+      local present = headers[a.name] ~= nil
+      if not present then
+        local lname = a.name:lower()
+        for k in pairs(headers) do if k:lower() == lname then present = true break end end
+      end
+      if not present then headers[a.name] = a.value end
+    elseif a.kind == "query" then
+      local piece = core.url_encode(a.name) .. "=" .. core.url_encode(a.value)
+      req.url = req.url .. (req.url:find("?", 1, true) and "&" or "?") .. piece
+    elseif a.kind == "cookie" then
+      local piece = a.name .. "=" .. a.value
+      local ck
+      for k in pairs(headers) do if k:lower() == "cookie" then ck = k break end end
+      if ck then headers[ck] = headers[ck] .. "; " .. piece else headers.Cookie = piece end
+    end
+  end
+  return req
+end
+
 return M

@@ -17,7 +17,9 @@ local M = {}
 local type, ipairs, format, concat, tostring = type, ipairs, string.format, table.concat, tostring
 local null, isarray = core.null, core.isarray
 
-local function media(ct)
+local media_cache = {} -- bounded by the distinct media types documents and hooks use
+
+local function media_of(ct)
   local base = (ct or ""):lower():match("^%s*([^;%s]+)") or ""
   if base == "application/json" or base:match("^application/[%w.%-]+%+json$") or base == "text/json" then
     return "json"
@@ -31,6 +33,14 @@ local function media(ct)
     return "text"
   end
   return "bytes"
+end
+
+-- media types repeat per step and run: remember the answer per string
+local function media(ct)
+  ct = ct or ""
+  local m = media_cache[ct]
+  if not m then m = media_of(ct); media_cache[ct] = m end
+  return m
 end
 M.media = media
 

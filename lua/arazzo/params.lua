@@ -33,6 +33,7 @@ end
 -- @param params list of {name, in, value, spec}
 -- @return {url, headers = {{name, value}...}} | nil, message
 function M.build(base_url, params)
+  if #params == 0 and not base_url:find("{", 1, true) then return { url = base_url, headers = {} } end
   local url = base_url
   local query, headers, cookies = {}, {}, {}
   for _, p in ipairs(params) do

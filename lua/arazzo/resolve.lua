@@ -450,6 +450,44 @@ local function request_body(st, c, step, step_plan, spath)
   return body
 end
 
+-- How a step's criteria, actions and outputs read the response body:
+-- "none", "pointer" (only through #/pointers: the runner can hand the raw
+-- text to the evaluator, which decodes just the selected node) or "whole".
+local function body_use(plan)
+  local use = "none"
+  local function scan(e)
+    if type(e) ~= "userdata" then return end
+    for _, r in ipairs(e:refs()) do
+      if r.source == "response" and r.field == "body" then
+        if r.pointer and not r.lenient then
+          if use == "none" then use = "pointer" end
+        else
+          use = "whole"
+        end
+      end
+    end
+  end
+  local function criteria_list(list)
+    for _, cr in ipairs(list) do
+      if cr then
+        scan(cr.cond); scan(cr.context); scan(cr.dynamic)
+        if cr.kind ~= "simple" and cr.context then
+          -- regex/jsonpath/xpath read the whole context value
+          for _, r in ipairs(cr.context:refs()) do
+            if r.source == "response" and r.field == "body" then use = "whole" end
+          end
+        end
+      end
+    end
+  end
+  criteria_list(plan.success)
+  for _, list in ipairs({ plan.on_success, plan.on_failure }) do
+    for _, a in ipairs(list) do criteria_list(a.criteria) end
+  end
+  for _, o in ipairs(plan.outputs) do scan(o.expr) end
+  return use
+end
+
 local function step_plan(st, c, wf, wplan, step, i, wpath)
   local spath = extend(extend(wpath, "steps"), i)
   local plan = { id = step.stepId, index = i, description = step.description, path = spath }
@@ -494,6 +532,7 @@ local function step_plan(st, c, wf, wplan, step, i, wpath)
       if e then plan.outputs[#plan.outputs + 1] = { name = k, expr = e } end
     end
   end
+  plan.body_use = body_use(plan)
   return plan
 end
 
@@ -644,6 +683,10 @@ local function workflow_plan(st, wf, i)
     end
   end
   for j = n + 1, #c.exprs do c.exprs[j].scope = "workflow-outputs" end
+  -- the runner builds the $request context only when something reads it
+  for _, item in ipairs(c.exprs) do
+    for _, r in ipairs(item.expr:refs()) do if r.source == "request" then wplan.uses_request = true end end
+  end
   check_refs(st, wplan, c.exprs, declared_inputs(st, wf))
   wplan.step_index = {}
   for j, sp in ipairs(wplan.steps) do wplan.step_index[sp.id] = j end

@@ -96,8 +96,13 @@ local function is_json_type(ct)
   return ct:find("json", 1, true) ~= nil
 end
 
-local function decode_body(res)
+-- The response body as expressions see it: decoded only when the step reads
+-- the whole value (body_use "whole"); with "pointer" the evaluator decodes
+-- just the node a #/pointer selects from the raw text; with "none" nothing
+-- reads it.
+local function decode_body(res, use)
   local raw = res.body or ""
+  if use ~= "whole" then return raw end
   local ct = res.headers and res.headers["content-type"]
   if raw == "" then return raw end
   if is_json_type(ct) or (not ct and raw:match("^%s*[%[{]")) then
@@ -134,10 +139,9 @@ local function bad_header(headers)
   return nil
 end
 
-local function random_hex(n)
-  local t = {}
-  for i = 1, n do t[i] = format("%x", math.random(0, 15)) end
-  return table.concat(t)
+local random = math.random
+local function random_id()
+  return format("%07x%07x%02x", random(0, 0xfffffff), random(0, 0xfffffff), random(0, 0xff))
 end
 
 ------------------------------------------------------------------------------
@@ -145,15 +149,18 @@ end
 
 local function new_state(doc, opts)
   local st = {
-    opts = opts, hooks = opts.hooks or {}, auth = opts.auth or {},
+    opts = opts, hooks = opts.hooks or {}, auth = opts.auth or {}, trace = opts.trace,
     timeout = opts.timeout or 30, max_steps = opts.max_steps or 1000, max_depth = opts.max_depth or 16,
     max_retry_wait = opts.max_retry_wait or 60, sleep = opts.sleep or core.sleep,
     inputs_for = opts.inputs_for or {}, missing = opts.missing or "error",
-    run_id = opts.run_id or random_hex(16), count = 0, requests = 0,
+    run_id = opts.run_id or random_id(), count = 0, requests = 0, auth_plans = {},
     steps = {}, history = {}, wfdata = {}, done = {}, executions = {}, workflow_steps = {},
   }
   st.transport = opts.transport
-  if not st.transport then
+  if not st.transport and not (opts.max_body or opts.connect_timeout or opts.verify ~= nil or opts.ca_file
+      or opts.proxy or opts.max_redirects or opts.user_agent) then
+    st.transport = transport_mod.default()
+  elseif not st.transport then
     st.transport = transport_mod.curl({ max_body = opts.max_body, connect_timeout = opts.connect_timeout,
       verify = opts.verify, ca_file = opts.ca_file, proxy = opts.proxy, max_redirects = opts.max_redirects,
       user_agent = opts.user_agent })
@@ -162,9 +169,9 @@ local function new_state(doc, opts)
   return st
 end
 
+-- Callers guard with `if st.trace then` so no event table is built without one.
 local function trace(st, ev)
-  local f = st.opts.trace
-  if f then pcall(f, ev) end
+  pcall(st.trace, ev)
 end
 
 -- Call a hook under pcall with a traceback.
@@ -265,14 +272,25 @@ local function prepare(st, step, ctx, info)
       end
     end
   end
-  local plan, anote = auth.plan(op.security, st.auth[op.source])
-  if not plan then return nil, "auth", format("source '%s': %s", op.source, anote) end
-  if anote then info.notes[#info.notes + 1] = anote end
-  local list = {}
-  for k, v in pairs(request.headers) do list[#list + 1] = { k, v } end
-  local r2 = auth.apply(plan, { url = request.url, headers = list })
-  request.url = r2.url
-  request.headers = headers_map(r2.headers)
+  -- one auth decision per operation security and run (credentials do not
+  -- change during a run); their values are checked for CR/LF once
+  local cached = st.auth_plans[op.security]
+  if not cached then
+    local plan, anote = auth.plan(op.security, st.auth[op.source])
+    if plan then
+      for _, a in ipairs(plan) do
+        if type(a.value) ~= "string" or a.value:find("[\r\n%z]") then
+          plan, anote = nil, "credentials contain CR, LF or NUL"
+          break
+        end
+      end
+    end
+    cached = { plan = plan, note = anote }
+    st.auth_plans[op.security] = cached
+  end
+  if not cached.plan then return nil, "auth", format("source '%s': %s", op.source, cached.note) end
+  if cached.note then info.notes[#info.notes + 1] = cached.note end
+  if #cached.plan > 0 then auth.apply_map(cached.plan, request) end
   if op.method == "POST" and idempotency_for(st, op.source) then
     local has = false
     for k in pairs(request.headers) do if k:lower() == "idempotency-key" then has = true end end
@@ -282,8 +300,12 @@ local function prepare(st, step, ctx, info)
       request.headers["Idempotency-Key"] = format("%s-%s-%s-%d", st.run_id, info.workflow, step.id, info.entry)
     end
   end
-  local bad = bad_header(request.headers)
-  if bad then return nil, "request", bad end
+  if st.hooks.before_request then
+    -- parameter and credential values were checked already; a hook may have
+    -- added anything
+    local bad = bad_header(request.headers)
+    if bad then return nil, "request", bad end
+  end
   return request
 end
 
@@ -312,10 +334,10 @@ local function exec_http(st, wf, step, base, info, rec)
     return false, ctx
   end
   ctx.url, ctx.method = request.url, request.method
-  ctx.request = request_ctx(request)
+  if wf.uses_request then ctx.request = request_ctx(request) end
   rec.method, rec.url = request.method, request.url
-  trace(st, { event = "request", workflow = wf.id, step = step.id, method = request.method, url = request.url,
-    attempt = info.attempt })
+  if st.trace then trace(st, { event = "request", workflow = wf.id, step = step.id, method = request.method, url = request.url,
+    attempt = info.attempt }) end
   local t0 = now()
   st.requests = st.requests + 1
   local wire = { method = request.method, url = request.url, headers = request.headers, body = request.body,
@@ -328,7 +350,7 @@ local function exec_http(st, wf, step, base, info, rec)
   end
   if type(res) ~= "table" then
     rec.error = { code = tcode or "transport", message = tostring(terr or "transport returned no response"), step = step.id }
-    trace(st, { event = "response", workflow = wf.id, step = step.id, error = rec.error })
+    if st.trace then trace(st, { event = "response", workflow = wf.id, step = step.id, error = rec.error }) end
     return false, ctx
   end
   if type(res.status) ~= "number" then
@@ -338,7 +360,7 @@ local function exec_http(st, wf, step, base, info, rec)
   res.headers = res.headers or {}
   res.body = res.body or ""
   ctx.statusCode = res.status
-  ctx.response = { header = res.headers, body = decode_body(res) }
+  ctx.response = { header = res.headers, body = decode_body(res, step.body_use) }
   rec.status_code = res.status
   st.last_exchange = { statusCode = res.status, response = ctx.response, url = request.url, method = request.method }
   local hok, herr = call_hook(st, "after_response", info, res)
@@ -393,7 +415,7 @@ local function eval_outputs(list, ctx, notes)
     if v ~= nil then out[o.name] = v; order[#order + 1] = o.name
     elseif notes then notes[#notes + 1] = format("output '%s': %s", o.name, err or "no value") end
   end
-  core.setorder(out, order)
+  if #order > 1 then core.setorder(out, order) end
   return out
 end
 
@@ -403,7 +425,7 @@ local function exec_step(st, wf, step, base, depth, entry, attempt)
   local info = { id = step.id, workflow = wf.id, index = step.index, operation = step.operation, attempt = attempt,
     entry = entry, notes = rec.notes, description = step.description }
   local t0 = now()
-  trace(st, { event = "step", workflow = wf.id, step = step.id, attempt = attempt })
+  if st.trace then trace(st, { event = "step", workflow = wf.id, step = step.id, attempt = attempt }) end
   local passed, ctx, res
   if step.kind == "workflow" then
     ctx = step_ctx(base)
@@ -457,8 +479,8 @@ local function exec_step(st, wf, step, base, depth, entry, attempt)
   end
   rec.ms = rec.ms or (now() - t0) * 1000
   if step.kind == "workflow" then rec.ms = (now() - t0) * 1000 end
-  trace(st, { event = "step_end", workflow = wf.id, step = step.id, ok = passed, status = rec.status_code,
-    error = rec.error, outputs = rec.outputs, ms = rec.ms })
+  if st.trace then trace(st, { event = "step_end", workflow = wf.id, step = step.id, ok = passed, status = rec.status_code,
+    error = rec.error, outputs = rec.outputs, ms = rec.ms }) end
   return passed, ctx, rec
 end
 
@@ -545,9 +567,8 @@ local function loop(st, wf, base, depth)
     end
     local step = wf.steps[i]
     if attempt == 1 then entry = entry + 1 end
-    local ekey = wf.id .. "\0" .. step.id
-    st.executions[ekey] = (st.executions[ekey] or 0) + (attempt == 1 and 1 or 0)
-    local passed, ctx, rec = exec_step(st, wf, step, base, depth, st.executions[ekey], attempt)
+    st.executions[step] = (st.executions[step] or 0) + (attempt == 1 and 1 or 0)
+    local passed, ctx, rec = exec_step(st, wf, step, base, depth, st.executions[step], attempt)
     record(st, rec)
     if passed then
       counts, attempt = {}, 1
@@ -581,9 +602,8 @@ local function loop(st, wf, base, depth)
         if a.step then
           local target = wf.steps[wf.step_index[a.step]]
           st.count = st.count + 1
-          local tkey = wf.id .. "\0" .. target.id
-          st.executions[tkey] = (st.executions[tkey] or 0) + 1
-          local tp, _, trec = exec_step(st, wf, target, base, depth, st.executions[tkey], 1)
+          st.executions[target] = (st.executions[target] or 0) + 1
+          local tp, _, trec = exec_step(st, wf, target, base, depth, st.executions[target], 1)
           record(st, trec)
           if not tp then
             return { ok = false, error = { code = trec.error and trec.error.code or "failed",

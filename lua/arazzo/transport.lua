@@ -31,9 +31,19 @@ function M.curl(o)
   return function(request) return client:request(request) end, client
 end
 
+local default
+
+--- The libcurl transport with default options, shared by every run that
+-- does not set client options (so its connections stay alive across runs).
+function M.default()
+  if not default then default = M.curl() end
+  return default
+end
+
 --- Close every cached client (their connections with them).
 function M.close_all()
   for k, c in pairs(clients) do c:close(); clients[k] = nil end
+  default = nil
 end
 
 return M
