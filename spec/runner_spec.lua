@@ -475,6 +475,19 @@ components:
       assert.equal("retry wait of 3600s exceeds opts.max_retry_wait (60s)", r2.error.message)
     end)
 
+    it("reads Retry-After as delta-seconds or an HTTP date", function()
+      local runner = require "arazzo.runner"
+      assert.equal(784111777, runner.http_date("Sun, 06 Nov 1994 08:49:37 GMT"))
+      assert.is_nil(runner.http_date("Sunday, 06-Nov-94 08:49:37 GMT"))
+      assert.equal(120, runner.retry_after_seconds(" 120 "))
+      assert.equal(0, runner.retry_after_seconds("Sun, 06 Nov 1994 08:49:37 GMT")) -- in the past
+      local soon = os.date("!%a, %d %b %Y %H:%M:%S GMT", os.time() + 30)
+      local secs = runner.retry_after_seconds(soon)
+      assert.is_true(secs > 25 and secs <= 30, tostring(secs))
+      assert.is_nil(runner.retry_after_seconds("soon"))
+      assert.is_nil(runner.retry_after_seconds("-5"))
+    end)
+
     it("retry with a stepId runs that step first (a token refresh), then the failed step again", function()
       local w = wf([[
   - workflowId: w
