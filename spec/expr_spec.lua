@@ -965,7 +965,6 @@ describe("arazzo.expr", function()
 end)
 
 describe("arazzo.core expressions: lenient forms from real documents", function()
-  local core = require "arazzo.core"
   local ctx = { response = { body = { access_token = "x", a = { b = 2 } }, header = { location = "/next" } } }
 
   it("reads '#name' as '#/name' in lenient mode only", function()
