@@ -4,6 +4,7 @@ Licence: MIT (see LICENSE).
 
 import json
 import re
+import socket
 import sys
 import threading
 import traceback
@@ -25,6 +26,12 @@ class Handler(BaseHTTPRequestHandler):
     timeout = 60
     service = None
     log_lock = threading.Lock()
+
+    def setup(self):
+        """Headers and body go out in two writes; without TCP_NODELAY, Nagle's algorithm and
+        the client's delayed ACK hold the body back for ~40 ms on every keep-alive response."""
+        BaseHTTPRequestHandler.setup(self)
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, fmt, *args):
         """Silence http.server's own access log; _handle writes one line per request."""
