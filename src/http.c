@@ -9,6 +9,7 @@
 #include "http_internal.h"
 
 #define MAX_SECONDS 2592000.0 /* 30 days: upper bound of any timeout */
+#define KEEP_HEADERS (64 * 1024) /* header text capacity kept between requests */
 
 /* Append n bytes to b without letting it grow beyond limit.
  * Returns OV_NONE, OV_BODY (limit) or OV_NOMEM. Never calls Lua. */
@@ -33,6 +34,51 @@ void arazzo_http_buf_free(hbuf *b) {
   free(b->p);
   b->p = NULL;
   b->len = b->cap = 0;
+}
+
+/* Append the line a b c to h, NUL-terminated. Returns OV_NONE, or OV_NOMEM
+ * with h unchanged. Never calls Lua. */
+int arazzo_http_hlist_add(hlist *h, const char *a, size_t al, const char *b, size_t bl, const char *c, size_t cl) {
+  size_t start = h->text.len;
+  if (h->n == h->cap) {
+    size_t ncap = h->cap ? h->cap * 2 : 8;
+    struct curl_slist *nn = (struct curl_slist *)realloc(h->node, ncap * sizeof *nn);
+    if (!nn) return OV_NOMEM;
+    h->node = nn;
+    h->cap = ncap;
+  }
+  if (arazzo_http_buf_add(&h->text, a, al, (size_t)-1) || arazzo_http_buf_add(&h->text, b, bl, (size_t)-1) ||
+      arazzo_http_buf_add(&h->text, c, cl, (size_t)-1) || arazzo_http_buf_add(&h->text, "", 1, (size_t)-1)) {
+    h->text.len = start;
+    return OV_NOMEM;
+  }
+  h->n++;
+  return OV_NONE;
+}
+
+/* Link h's nodes over its lines; returns the list head, NULL when empty.
+ * The nodes are linked only once every line is in: adding a line may move
+ * the text. */
+struct curl_slist *arazzo_http_hlist_link(hlist *h) {
+  char *p = h->text.p;
+  size_t i;
+  for (i = 0; i < h->n; i++) {
+    h->node[i].data = p;
+    h->node[i].next = i + 1 < h->n ? &h->node[i + 1] : NULL;
+    p += strlen(p) + 1;
+  }
+  return h->n ? h->node : NULL;
+}
+
+/* Empty h; keep its storage (keep 1) unless it has outgrown KEEP_HEADERS. */
+void arazzo_http_hlist_clear(hlist *h, int keep) {
+  h->n = 0;
+  h->text.len = 0;
+  if (keep && h->text.cap <= KEEP_HEADERS && h->cap <= KEEP_HEADERS / 16) return;
+  arazzo_http_buf_free(&h->text);
+  free(h->node);
+  h->node = NULL;
+  h->cap = 0;
 }
 
 /* libcurl write callback: body bytes into c->body, capped at max_body. */
@@ -62,13 +108,10 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *ud) {
 static void client_release(client *c) {
   if (c->easy) curl_easy_cleanup(c->easy);
   c->easy = NULL;
-  if (c->hdrs) curl_slist_free_all(c->hdrs);
-  c->hdrs = NULL;
-  if (c->safe) curl_slist_free_all(c->safe);
-  c->safe = NULL;
+  arazzo_http_hlist_clear(&c->hdrs, 0);
+  arazzo_http_hlist_clear(&c->safe, 0);
   arazzo_http_buf_free(&c->body);
   arazzo_http_buf_free(&c->head);
-  arazzo_http_buf_free(&c->line);
 }
 
 /* __gc, __close and client:close(). [-0,+0] */

@@ -19,13 +19,24 @@ typedef struct {
   size_t len, cap;
 } hbuf;
 
+/* A request header list for CURLOPT_HTTPHEADER built without an allocation
+ * per line: the lines sit NUL-terminated one after another in text, the
+ * list nodes in one array. Both are kept from request to request, so a
+ * steady stream of requests allocates nothing here. libcurl only reads the
+ * nodes; they are never handed to curl_slist_free_all. */
+typedef struct {
+  hbuf text;
+  struct curl_slist *node; /* cap nodes, n in use */
+  size_t n, cap;
+} hlist;
+
 /* The client userdata. Every foreign resource hangs off it, so a Lua error
  * raised at any point while building a request leaks nothing. */
 typedef struct {
   CURL *easy;               /* NULL once closed */
-  struct curl_slist *hdrs;  /* request headers of the current request */
-  struct curl_slist *safe;  /* the part of hdrs sent to another origin */
-  hbuf body, head, line;    /* response body, final header block, scratch */
+  hlist hdrs;               /* request headers of the current request */
+  hlist safe;               /* the part of hdrs sent to another origin */
+  hbuf body, head;          /* response body, final header block */
   size_t max_body;
   long connect_ms, max_redirects;
   int overflow;             /* OV_*: why a callback aborted the transfer */
@@ -47,6 +58,18 @@ typedef struct {
 int arazzo_http_buf_add(hbuf *b, const char *s, size_t n, size_t limit);
 /* Free b's storage and empty it. */
 void arazzo_http_buf_free(hbuf *b);
+/* Append the line a b c (three pieces, any may be empty) to h. Returns
+ * OV_NONE, or OV_NOMEM with h unchanged. Never calls Lua. */
+int arazzo_http_hlist_add(hlist *h, const char *a, size_t al, const char *b, size_t bl, const char *c, size_t cl);
+/* Link h's nodes over its lines and return the head for CURLOPT_HTTPHEADER
+ * (NULL when h is empty); valid until h changes. */
+struct curl_slist *arazzo_http_hlist_link(hlist *h);
+/* Empty h for the next request; frees its storage when it has grown beyond
+ * what is worth keeping (or always, with keep 0). */
+void arazzo_http_hlist_clear(hlist *h, int keep);
+/* Lower-case ASCII letters (header names are ASCII tokens; the C locale's
+ * tolower is not used, so a host's setlocale cannot change the result). */
+#define ARAZZO_HTTP_LOWER(ch) ((ch) >= 'A' && (ch) <= 'Z' ? (ch) + ('a' - 'A') : (ch))
 /* The open client at index 1; raises on a closed one. */
 client *arazzo_http_check_open(lua_State *L);
 /* Seconds (number at idx) to milliseconds, rounded up; raises unless

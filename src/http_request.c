@@ -52,8 +52,25 @@ static void parse_request(lua_State *L, client *c, request *r) {
   }
 }
 
-static int is_tchar(unsigned char ch) {
-  return ch && (isalnum(ch) || strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+/* RFC 9110 tchar: ASCII letters, digits and !#$%&'*+-.^_`|~ (a table, so
+ * the C locale cannot widen it). */
+static const unsigned char tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1,
+    ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
+    ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1};
+
+/* Why header value v[0..vl) cannot be sent, or NULL. */
+static const char *bad_value(const char *v, size_t vl) {
+  size_t i;
+  for (i = 0; i < vl; i++)
+    if (v[i] == '\r' || v[i] == '\n' || v[i] == '\0') return "value contains CR, LF or NUL";
+  return NULL;
 }
 
 /* Append one request header to c->hdrs. Returns 0, or 1 with the reason
@@ -62,14 +79,12 @@ static int add_header(lua_State *L, client *c, const char *n, size_t nl, const c
                       unsigned *seen) {
   size_t i;
   const char *why = NULL;
-  struct curl_slist *s;
   luaL_Buffer b;
   for (i = 0; i < nl; i++)
-    if (!is_tchar((unsigned char)n[i])) break;
+    if (!tchar[(unsigned char)n[i]]) break;
   if (nl == 0 || i < nl) why = "has an invalid name";
-  else if (memchr(v, '\r', vl) || memchr(v, '\n', vl) || memchr(v, '\0', vl))
-    why = "value contains CR, LF or NUL";
-  else if (arazzo_http_name_is(n, nl, "content-length") || arazzo_http_name_is(n, nl, "transfer-encoding"))
+  else if ((why = bad_value(v, vl)) != NULL) {
+  } else if (arazzo_http_name_is(n, nl, "content-length") || arazzo_http_name_is(n, nl, "transfer-encoding"))
     why = "is set by the transport";
   else if (nl + vl > MAX_LINE) why = "is too long";
   if (why) {
@@ -83,14 +98,7 @@ static int add_header(lua_State *L, client *c, const char *n, size_t nl, const c
   }
   if (arazzo_http_name_is(n, nl, "content-type")) *seen |= 1;
   if (arazzo_http_name_is(n, nl, "expect")) *seen |= 2;
-  c->line.len = 0;
-  if (arazzo_http_buf_add(&c->line, n, nl, (size_t)-1) ||
-      arazzo_http_buf_add(&c->line, vl ? ": " : ";", vl ? 2 : 1, (size_t)-1) ||
-      arazzo_http_buf_add(&c->line, v, vl, (size_t)-1) || arazzo_http_buf_add(&c->line, "", 1, (size_t)-1))
-    luaL_error(L, "not enough memory");
-  s = curl_slist_append(c->hdrs, c->line.p);
-  if (!s) luaL_error(L, "not enough memory");
-  c->hdrs = s;
+  if (arazzo_http_hlist_add(&c->hdrs, n, nl, vl ? ": " : ";", vl ? 2 : 1, v, vl)) luaL_error(L, "not enough memory");
   return 0;
 }
 
@@ -110,12 +118,97 @@ static int add_pair(lua_State *L, client *c, lua_Integer i, int map, unsigned *s
   return add_header(L, c, n, nl, v, vl, seen);
 }
 
-/* Append a header line to *list (owned by the client); raises on
- * out-of-memory (list kept). */
-static void add_line(lua_State *L, struct curl_slist **list, const char *line) {
-  struct curl_slist *s = curl_slist_append(*list, line);
-  if (!s) luaL_error(L, "not enough memory");
-  *list = s;
+/* Append a fixed header line to *h; raises on out-of-memory (h kept). */
+static void add_line(lua_State *L, hlist *h, const char *line) {
+  if (arazzo_http_hlist_add(h, line, strlen(line), "", 0, "", 0)) luaL_error(L, "not enough memory");
+}
+
+/* ---- a map's headers in key order without building a key list ------------
+ * arazzo_push_keys (a new list, a seen-set and a sort buffer per call) is
+ * the general path. A map with no recorded order and at most MAP_FAST
+ * string keys, the runner's case, is collected onto the C stack instead and
+ * sorted there, in the same bytewise order. */
+
+#define MAP_FAST 32
+
+typedef struct {
+  const char *k, *v; /* v NULL: the value is not a string (checked later) */
+  size_t kl, vl;
+} hpair;
+
+/* Bytewise order of names that may hold NULs (arazzo_push_keys' order). */
+static int name_cmp(const hpair *x, const hpair *y) {
+  int d = memcmp(x->k, y->k, x->kl < y->kl ? x->kl : y->kl);
+  return d ? d : (x->kl > y->kl) - (x->kl < y->kl);
+}
+
+/* Collect the string-keyed entries of the map at t into p, sorted by name.
+ * Returns their count, or -1 when t has a recorded key order or more than
+ * MAP_FAST string keys. The pointers stay valid while t is unchanged: t
+ * references every key and string value. [-0,+0] */
+static int collect_map(lua_State *L, int t, hpair *p) {
+  int n = 0, j, ordered;
+  arazzo_push_order_table(L);
+  lua_pushvalue(L, t);
+  lua_rawget(L, -2);
+  ordered = lua_istable(L, -1);
+  lua_pop(L, 2);
+  if (ordered) return -1;
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      hpair e;
+      if (n == MAP_FAST) {
+        lua_pop(L, 2);
+        return -1;
+      }
+      e.k = lua_tolstring(L, -2, &e.kl);
+      e.v = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &e.vl) : NULL;
+      if (!e.v) e.vl = 0;
+      for (j = n++; j > 0 && name_cmp(&p[j - 1], &e) > 0; j--) p[j] = p[j - 1];
+      p[j] = e;
+    }
+    lua_pop(L, 1);
+  }
+  return n;
+}
+
+/* add_header for each entry of p in turn; a non-string value is fetched
+ * from the map at t for add_pair's checks. Returns 0, or 1 with the reason
+ * on top. [-0,+0|1] */
+static int add_collected(lua_State *L, client *c, int t, const hpair *p, int n, unsigned *seen) {
+  int i, fail = 0, top = lua_gettop(L);
+  for (i = 0; i < n && !fail; i++) {
+    if (p[i].v) {
+      fail = add_header(L, c, p[i].k, p[i].kl, p[i].v, p[i].vl, seen);
+    } else {
+      lua_pushlstring(L, p[i].k, p[i].kl);
+      lua_pushvalue(L, -1);
+      lua_rawget(L, t);
+      if ((fail = add_pair(L, c, i + 1, 1, seen)) != 0) lua_replace(L, top + 1);
+      lua_settop(L, top + fail);
+    }
+  }
+  return fail;
+}
+
+/* The map at t in arazzo_push_keys order -> add_pair. Returns 0, or 1 with
+ * the reason on top. [-0,+0|1] */
+static int add_map(lua_State *L, client *c, int t, unsigned *seen) {
+  hpair p[MAP_FAST];
+  int top = lua_gettop(L), fail = 0, n = collect_map(L, t, p);
+  lua_Integer i, len;
+  if (n >= 0) return add_collected(L, c, t, p, n, seen);
+  arazzo_push_keys(L, t);
+  len = (lua_Integer)lua_rawlen(L, top + 1);
+  for (i = 1; i <= len && !fail; i++, lua_settop(L, top + 1)) {
+    lua_rawgeti(L, top + 1, i);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, t);
+    if ((fail = add_pair(L, c, i, 1, seen)) != 0) lua_replace(L, top + 1);
+  }
+  lua_settop(L, top + fail);
+  return fail;
 }
 
 /* Build c->hdrs from the headers table (array of {name, value} pairs, in
@@ -125,8 +218,7 @@ static int build_headers(lua_State *L, client *c, const request *r, int send_bod
   int t = r->headers, top = lua_gettop(L), fail = 0;
   unsigned seen = 0;
   lua_Integer i, n;
-  if (c->hdrs) curl_slist_free_all(c->hdrs);
-  c->hdrs = NULL;
+  arazzo_http_hlist_clear(&c->hdrs, 1);
   if (t) {
     lua_rawgeti(L, t, 1);
     if (!lua_isnil(L, -1)) {
@@ -139,14 +231,8 @@ static int build_headers(lua_State *L, client *c, const request *r, int send_bod
         if ((fail = add_pair(L, c, i, 0, &seen)) != 0) lua_replace(L, top + 1);
       }
     } else {
-      arazzo_push_keys(L, t);
-      n = (lua_Integer)lua_rawlen(L, top + 2);
-      for (i = 1; i <= n && !fail; i++, lua_settop(L, top + 2)) {
-        lua_rawgeti(L, top + 2, i);
-        lua_pushvalue(L, -1);
-        lua_rawget(L, t);
-        if ((fail = add_pair(L, c, i, 1, &seen)) != 0) lua_replace(L, top + 1);
-      }
+      lua_pop(L, 1);
+      fail = add_map(L, c, t, &seen); /* the reason, if any, is at top + 1 */
     }
     lua_settop(L, top + fail);
     if (fail) return 1;
@@ -246,19 +332,21 @@ static int same_origin(const char *a, const char *b) {
  * of c->hdrs, its Content-Type line (or the transport's empty one) while
  * the method and body are unchanged, and an empty Expect. Everything else
  * the caller set (keys, tokens, cookies, custom headers) is dropped.
- * Raises on out-of-memory (the client owns the list). */
-static void build_safe(lua_State *L, client *c, int keep_type) {
-  struct curl_slist *s;
-  if (c->safe) curl_slist_free_all(c->safe);
-  c->safe = NULL;
-  for (s = c->hdrs; s; s = s->next) {
-    size_t nl = strcspn(s->data, ":;"); /* "Name: value" or "Name;" */
-    if (arazzo_http_name_is(s->data, nl, "accept") || arazzo_http_name_is(s->data, nl, "accept-language") ||
-        arazzo_http_name_is(s->data, nl, "user-agent") ||
-        (keep_type && arazzo_http_name_is(s->data, nl, "content-type")))
-      add_line(L, &c->safe, s->data);
+ * Returns the list head (c->hdrs must be linked). Raises on out-of-memory
+ * (the client owns the list). */
+static struct curl_slist *build_safe(lua_State *L, client *c, int keep_type) {
+  size_t i;
+  arazzo_http_hlist_clear(&c->safe, 1);
+  for (i = 0; i < c->hdrs.n; i++) {
+    const char *line = c->hdrs.node[i].data;
+    size_t nl = strcspn(line, ":;"); /* "Name: value" or "Name;" */
+    if (arazzo_http_name_is(line, nl, "accept") || arazzo_http_name_is(line, nl, "accept-language") ||
+        arazzo_http_name_is(line, nl, "user-agent") ||
+        (keep_type && arazzo_http_name_is(line, nl, "content-type")))
+      add_line(L, &c->safe, line);
   }
   add_line(L, &c->safe, "Expect:");
+  return arazzo_http_hlist_link(&c->safe);
 }
 
 /* The method of the transfer after a redirect with status st (RFC 9110
@@ -319,8 +407,7 @@ static CURLcode next_hop(lua_State *L, client *c, const request *r, chain *ch) {
   curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &st);
   redirect_method(ch, st);
   if (ch->foreign) {
-    build_safe(L, c, !ch->changed);
-    ch->hdrs = c->safe;
+    ch->hdrs = build_safe(L, c, !ch->changed);
   }
   ch->hops++;
   ch->url = to; /* libcurl's string: valid until the next transfer */
@@ -336,16 +423,15 @@ static int run_chain(lua_State *L, client *c, const request *r, int send_body) {
   memset(&ch, 0, sizeof ch);
   ch.req = *r;
   ch.url = r->url;
-  ch.hdrs = c->hdrs;
+  ch.hdrs = arazzo_http_hlist_link(&c->hdrs);
   ch.send_body = send_body;
   do {
     long left = r->timeout_ms - (long)(ch.us / 1000);
     if (left <= 0) rc = CURLE_OPERATION_TIMEDOUT;
     else if ((rc = run_hop(L, c, &ch, left)) == CURLE_OK) rc = next_hop(L, c, r, &ch);
   } while (rc == CURLE_OK && ch.url);
-  curl_slist_free_all(c->hdrs);
-  curl_slist_free_all(c->safe);
-  c->hdrs = c->safe = NULL;
+  arazzo_http_hlist_clear(&c->hdrs, 1);
+  arazzo_http_hlist_clear(&c->safe, 1);
   if (rc != CURLE_OK) return arazzo_http_push_error(L, c, r, rc);
   arazzo_http_push_response(L, c, ch.us);
   if (c->body.cap > KEEP_CAP) arazzo_http_buf_free(&c->body);
@@ -364,7 +450,7 @@ int arazzo_http_request(lua_State *L) {
   size_t i;
   int send_body;
   parse_request(L, c, &r);
-  for (i = 0; i < r.mlen && is_tchar((unsigned char)r.method[i]); i++) {
+  for (i = 0; i < r.mlen && tchar[(unsigned char)r.method[i]]; i++) {
   }
   if (r.mlen == 0 || i < r.mlen)
     return lua_pushliteral(L, "invalid method"), arazzo_http_fail(L, &r, "http");
