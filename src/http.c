@@ -10,10 +10,11 @@
 
 #define MAX_SECONDS 2592000.0 /* 30 days: upper bound of any timeout */
 #define KEEP_HEADERS (64 * 1024) /* header text capacity kept between requests */
+#define MAX_LINE_TEXT ((size_t)1 << 30) /* no piece of a header line is longer (no overflow) */
 
-/* Append n bytes to b without letting it grow beyond limit.
+/* Make room for n more bytes in b without letting it grow beyond limit.
  * Returns OV_NONE, OV_BODY (limit) or OV_NOMEM. Never calls Lua. */
-int arazzo_http_buf_add(hbuf *b, const char *s, size_t n, size_t limit) {
+static int buf_reserve(hbuf *b, size_t n, size_t limit) {
   if (n > limit - b->len) return OV_BODY;
   if (n > b->cap - b->len) {
     size_t cap = b->cap ? b->cap : 4096;
@@ -25,6 +26,14 @@ int arazzo_http_buf_add(hbuf *b, const char *s, size_t n, size_t limit) {
     b->p = np;
     b->cap = cap;
   }
+  return OV_NONE;
+}
+
+/* Append n bytes to b without letting it grow beyond limit.
+ * Returns OV_NONE, OV_BODY (limit) or OV_NOMEM. Never calls Lua. */
+int arazzo_http_buf_add(hbuf *b, const char *s, size_t n, size_t limit) {
+  int r = buf_reserve(b, n, limit);
+  if (r != OV_NONE) return r;
   memcpy(b->p + b->len, s, n);
   b->len += n;
   return OV_NONE;
@@ -39,7 +48,7 @@ void arazzo_http_buf_free(hbuf *b) {
 /* Append the line a b c to h, NUL-terminated. Returns OV_NONE, or OV_NOMEM
  * with h unchanged. Never calls Lua. */
 int arazzo_http_hlist_add(hlist *h, const char *a, size_t al, const char *b, size_t bl, const char *c, size_t cl) {
-  size_t start = h->text.len;
+  char *p;
   if (h->n == h->cap) {
     size_t ncap = h->cap ? h->cap * 2 : 8;
     struct curl_slist *nn = (struct curl_slist *)realloc(h->node, ncap * sizeof *nn);
@@ -47,11 +56,15 @@ int arazzo_http_hlist_add(hlist *h, const char *a, size_t al, const char *b, siz
     h->node = nn;
     h->cap = ncap;
   }
-  if (arazzo_http_buf_add(&h->text, a, al, (size_t)-1) || arazzo_http_buf_add(&h->text, b, bl, (size_t)-1) ||
-      arazzo_http_buf_add(&h->text, c, cl, (size_t)-1) || arazzo_http_buf_add(&h->text, "", 1, (size_t)-1)) {
-    h->text.len = start;
+  if (al > MAX_LINE_TEXT || bl > MAX_LINE_TEXT || cl > MAX_LINE_TEXT ||
+      buf_reserve(&h->text, al + bl + cl + 1, (size_t)-1) != OV_NONE)
     return OV_NOMEM;
-  }
+  p = h->text.p + h->text.len;
+  memcpy(p, a, al);
+  memcpy(p + al, b, bl);
+  memcpy(p + al + bl, c, cl);
+  p[al + bl + cl] = '\0';
+  h->text.len += al + bl + cl + 1;
   h->n++;
   return OV_NONE;
 }
@@ -127,9 +140,16 @@ static int l_tostring(lua_State *L) {
   return 1;
 }
 
-/* The open client at index 1; raises on a closed one. */
+/* The open client at index 1; raises on a closed one. The metatable is
+ * compared with the method's upvalue rather than looked up by name. */
 client *arazzo_http_check_open(lua_State *L) {
-  client *c = (client *)luaL_checkudata(L, 1, CLIENT_MT);
+  client *c = (client *)lua_touserdata(L, 1);
+  int ok = lua_type(L, 1) == LUA_TUSERDATA && lua_getmetatable(L, 1);
+  if (ok) {
+    ok = lua_rawequal(L, -1, HTTP_UV_MT);
+    lua_pop(L, 1);
+  }
+  if (!ok) c = (client *)luaL_checkudata(L, 1, CLIENT_MT); /* raises the usual message */
   if (!c->easy) luaL_error(L, CLIENT_MT ": attempt to use a closed client");
   return c;
 }
@@ -286,7 +306,9 @@ void arazzo_http_open(lua_State *L) {
     lua_pushliteral(L, CLIENT_MT);
     lua_setfield(L, -2, "__name");
     lua_newtable(L);
-    luaL_setfuncs(L, client_methods, 0);
+    lua_pushvalue(L, -2);          /* upvalue 1: this metatable (HTTP_UV_MT) */
+    arazzo_push_order_table(L);    /* upvalue 2: the key-order table (HTTP_UV_ORDER) */
+    luaL_setfuncs(L, client_methods, 2);
     lua_setfield(L, -2, "__index");
   }
   lua_pop(L, 1);

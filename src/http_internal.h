@@ -12,6 +12,12 @@
 #define CLIENT_MT "arazzo.http.Client"
 #define MAX_HEAD (256 * 1024) /* response header block of one response */
 
+/* Upvalues of the client methods (client:request, client:close), set by
+ * arazzo_http_open: the client metatable and the registry's key-order
+ * table (created by arazzo_value_open, never replaced). */
+#define HTTP_UV_MT lua_upvalueindex(1)
+#define HTTP_UV_ORDER lua_upvalueindex(2)
+
 enum { OV_NONE, OV_BODY, OV_HEAD, OV_NOMEM };
 
 typedef struct {
@@ -39,6 +45,8 @@ typedef struct {
   hbuf body, head;          /* response body, final header block */
   size_t max_body;
   long connect_ms, max_redirects;
+  long timeout_set, connect_set; /* the handle's current timeouts (ms), 0 = unset */
+  int nobody_on, custom_on;      /* the handle has NOBODY / a CUSTOMREQUEST set */
   int overflow;             /* OV_*: why a callback aborted the transfer */
   char errbuf[CURL_ERROR_SIZE];
 } client;
@@ -70,7 +78,9 @@ void arazzo_http_hlist_clear(hlist *h, int keep);
 /* Lower-case ASCII letters (header names are ASCII tokens; the C locale's
  * tolower is not used, so a host's setlocale cannot change the result). */
 #define ARAZZO_HTTP_LOWER(ch) ((ch) >= 'A' && (ch) <= 'Z' ? (ch) + ('a' - 'A') : (ch))
-/* The open client at index 1; raises on a closed one. */
+/* The open client at index 1 (called from a client method, whose upvalue
+ * HTTP_UV_MT is the client metatable); raises on anything else and on a
+ * closed client. */
 client *arazzo_http_check_open(lua_State *L);
 /* Seconds (number at idx) to milliseconds, rounded up; raises unless
  * 0 < s <= 30 days (what prefixes the message). */
@@ -92,8 +102,9 @@ int arazzo_http_name_is(const char *n, size_t nl, const char *lit);
 int arazzo_http_fail(lua_State *L, const request *r, const char *code);
 /* Map a failed transfer to nil, "<METHOD url>: <what>", code. [-0,+3] */
 int arazzo_http_push_error(lua_State *L, client *c, const request *r, CURLcode rc);
-/* Push the response table of a completed transfer; us: the time of all the
- * transfers of its redirect chain. [-0,+1] */
-void arazzo_http_push_response(lua_State *L, client *c, curl_off_t us);
+/* Push the response table of a completed transfer of request r (argument 2
+ * is its table); us: the time of all the transfers of its redirect chain.
+ * [-0,+1] */
+void arazzo_http_push_response(lua_State *L, client *c, const request *r, curl_off_t us);
 
 #endif

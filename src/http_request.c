@@ -17,10 +17,35 @@ static const char *req_string(lua_State *L, const char *k, size_t *n) {
   return lua_tolstring(L, -1, n);
 }
 
+enum { F_UNKNOWN, F_METHOD, F_URL, F_BODY, F_TIMEOUT, F_CONNECT, F_HEADERS };
+
+/* Which request field the name k[0..n) is (exact bytes). */
+static int field_id(const char *k, size_t n) {
+  switch (n) {
+  case 3: return memcmp(k, "url", 3) ? F_UNKNOWN : F_URL;
+  case 4: return memcmp(k, "body", 4) ? F_UNKNOWN : F_BODY;
+  case 6: return memcmp(k, "method", 6) ? F_UNKNOWN : F_METHOD;
+  case 7: return !memcmp(k, "timeout", 7) ? F_TIMEOUT : !memcmp(k, "headers", 7) ? F_HEADERS : F_UNKNOWN;
+  case 15: return memcmp(k, "connect_timeout", 15) ? F_UNKNOWN : F_CONNECT;
+  default: return F_UNKNOWN;
+  }
+}
+
+/* Raise "request: unknown field '<k>'" (the name made printable). */
+static void unknown_field(lua_State *L, const char *k, size_t n) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "request: unknown field '");
+  arazzo_http_add_safe(&b, k, n);
+  luaL_addchar(&b, '\'');
+  luaL_pushresult(&b);
+  lua_error(L);
+}
+
 /* Read the request table (argument 2) into r; raises on unknown fields and
- * wrong types. Pushes the headers table when there is one. */
+ * wrong types. Leaves the headers table on the stack when there is one
+ * (moved below the traversal key as it is met). */
 static void parse_request(lua_State *L, client *c, request *r) {
-  int has_headers = 0;
   luaL_checktype(L, 2, LUA_TTABLE);
   memset(r, 0, sizeof *r);
   r->method = "GET";
@@ -29,27 +54,26 @@ static void parse_request(lua_State *L, client *c, request *r) {
   r->connect_ms = c->connect_ms;
   lua_pushnil(L);
   while (lua_next(L, 2)) {
+    size_t kl;
     const char *k;
     if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "request: field names must be strings");
-    k = lua_tostring(L, -2);
-    if (!strcmp(k, "method")) r->method = req_string(L, k, &r->mlen);
-    else if (!strcmp(k, "url")) r->url = req_string(L, k, &r->ulen);
-    else if (!strcmp(k, "body")) r->body = req_string(L, k, &r->blen);
-    else if (!strcmp(k, "timeout")) r->timeout_ms = arazzo_http_to_ms(L, -1, "request: timeout");
-    else if (!strcmp(k, "connect_timeout"))
-      r->connect_ms = arazzo_http_to_ms(L, -1, "request: connect_timeout");
-    else if (!strcmp(k, "headers")) {
+    k = lua_tolstring(L, -2, &kl);
+    switch (field_id(k, kl)) {
+    case F_METHOD: r->method = req_string(L, "method", &r->mlen); break;
+    case F_URL: r->url = req_string(L, "url", &r->ulen); break;
+    case F_BODY: r->body = req_string(L, "body", &r->blen); break;
+    case F_TIMEOUT: r->timeout_ms = arazzo_http_to_ms(L, -1, "request: timeout"); break;
+    case F_CONNECT: r->connect_ms = arazzo_http_to_ms(L, -1, "request: connect_timeout"); break;
+    case F_HEADERS:
       if (!lua_istable(L, -1)) luaL_error(L, "request: headers: table expected, got %s", luaL_typename(L, -1));
-      has_headers = 1;
-    } else luaL_error(L, "request: unknown field '%s'", k);
+      lua_insert(L, -2); /* [headers, key]: the table is referenced by argument 2 anyway */
+      r->headers = lua_gettop(L) - 1;
+      continue;
+    default: unknown_field(L, k, kl);
+    }
     lua_pop(L, 1);
   }
   if (!r->url) luaL_error(L, "request: url: string expected, got nil");
-  if (has_headers) {
-    lua_pushliteral(L, "headers");
-    lua_rawget(L, 2);
-    r->headers = lua_gettop(L);
-  }
 }
 
 /* RFC 9110 tchar: ASCII letters, digits and !#$%&'*+-.^_`|~ (a table, so
@@ -73,18 +97,34 @@ static const char *bad_value(const char *v, size_t vl) {
   return NULL;
 }
 
-/* Append one request header to c->hdrs. Returns 0, or 1 with the reason
- * pushed; raises only on out-of-memory (c owns the list). */
+enum { N_TYPE = 1, N_EXPECT = 2, N_MANAGED = 4 };
+
+/* The names the transport treats specially: N_TYPE (Content-Type),
+ * N_EXPECT, N_MANAGED (Content-Length, Transfer-Encoding), else 0. */
+static unsigned name_class(const char *n, size_t nl) {
+  switch (nl) {
+  case 6: return arazzo_http_name_is(n, nl, "expect") ? N_EXPECT : 0;
+  case 12: return arazzo_http_name_is(n, nl, "content-type") ? N_TYPE : 0;
+  case 14: return arazzo_http_name_is(n, nl, "content-length") ? N_MANAGED : 0;
+  case 17: return arazzo_http_name_is(n, nl, "transfer-encoding") ? N_MANAGED : 0;
+  default: return 0;
+  }
+}
+
+/* Append one request header to c->hdrs; *seen collects the name classes
+ * sent. Returns 0, or 1 with the reason pushed; raises only on
+ * out-of-memory (c owns the list). */
 static int add_header(lua_State *L, client *c, const char *n, size_t nl, const char *v, size_t vl,
                       unsigned *seen) {
   size_t i;
+  unsigned cls = 0;
   const char *why = NULL;
   luaL_Buffer b;
   for (i = 0; i < nl; i++)
     if (!tchar[(unsigned char)n[i]]) break;
   if (nl == 0 || i < nl) why = "has an invalid name";
   else if ((why = bad_value(v, vl)) != NULL) {
-  } else if (arazzo_http_name_is(n, nl, "content-length") || arazzo_http_name_is(n, nl, "transfer-encoding"))
+  } else if ((cls = name_class(n, nl)) == N_MANAGED)
     why = "is set by the transport";
   else if (nl + vl > MAX_LINE) why = "is too long";
   if (why) {
@@ -96,8 +136,7 @@ static int add_header(lua_State *L, client *c, const char *n, size_t nl, const c
     luaL_pushresult(&b);
     return 1;
   }
-  if (arazzo_http_name_is(n, nl, "content-type")) *seen |= 1;
-  if (arazzo_http_name_is(n, nl, "expect")) *seen |= 2;
+  *seen |= cls;
   if (arazzo_http_hlist_add(&c->hdrs, n, nl, vl ? ": " : ";", vl ? 2 : 1, v, vl)) luaL_error(L, "not enough memory");
   return 0;
 }
@@ -147,12 +186,13 @@ static int name_cmp(const hpair *x, const hpair *y) {
  * MAP_FAST string keys. The pointers stay valid while t is unchanged: t
  * references every key and string value. [-0,+0] */
 static int collect_map(lua_State *L, int t, hpair *p) {
-  int n = 0, j, ordered;
-  arazzo_push_order_table(L);
-  lua_pushvalue(L, t);
-  lua_rawget(L, -2);
-  ordered = lua_istable(L, -1);
-  lua_pop(L, 2);
+  int n = 0, j, ordered = 1;
+  if (lua_istable(L, HTTP_UV_ORDER)) {
+    lua_pushvalue(L, t);
+    lua_rawget(L, HTTP_UV_ORDER);
+    ordered = lua_istable(L, -1);
+    lua_pop(L, 1);
+  }
   if (ordered) return -1;
   lua_pushnil(L);
   while (lua_next(L, t)) {
@@ -237,8 +277,8 @@ static int build_headers(lua_State *L, client *c, const request *r, int send_bod
     lua_settop(L, top + fail);
     if (fail) return 1;
   }
-  if (!(seen & 2)) add_line(L, &c->hdrs, "Expect:");
-  if (send_body && !(seen & 1)) add_line(L, &c->hdrs, "Content-Type:");
+  if (!(seen & N_EXPECT)) add_line(L, &c->hdrs, "Expect:");
+  if (send_body && !(seen & N_TYPE)) add_line(L, &c->hdrs, "Content-Type:");
   return 0;
 }
 
@@ -262,11 +302,18 @@ static int has_scheme(const char *u, size_t ul) {
 
 /* Set the method and body options. GET/HEAD/POST use libcurl's own modes;
  * any other token goes through CUSTOMREQUEST. A body is sent when one is
- * given, and an empty one for POST/PUT/PATCH (Content-Length: 0). */
-static void set_method(CURL *e, const request *r, int send_body) {
-  curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
-  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, (char *)NULL);
-  if (method_is(r, "HEAD")) {
+ * given, and an empty one for POST/PUT/PATCH (Content-Length: 0). NOBODY
+ * and CUSTOMREQUEST are reset only when the previous transfer set them
+ * (c->nobody_on, c->custom_on track the handle). */
+static void set_method(client *c, const request *r, int send_body) {
+  CURL *e = c->easy;
+  int head = method_is(r, "HEAD");
+  int custom = !(method_is(r, "GET") && !send_body) && !head && !method_is(r, "POST");
+  if (c->nobody_on && !head) curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+  if (c->custom_on && !custom) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+  c->nobody_on = head;
+  c->custom_on = custom;
+  if (head) {
     curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
   } else if (!send_body) {
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
@@ -274,8 +321,7 @@ static void set_method(CURL *e, const request *r, int send_body) {
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->blen);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");
   }
-  if (!(method_is(r, "GET") && !send_body) && !method_is(r, "HEAD") && !method_is(r, "POST"))
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+  if (custom) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
 }
 
 /* ---- redirects ------------------------------------------------------------
@@ -374,9 +420,15 @@ static CURLcode run_hop(lua_State *L, client *c, chain *ch, long timeout_ms) {
   curl_off_t us = 0;
   if (curl_easy_setopt(e, CURLOPT_URL, ch->url) != CURLE_OK) luaL_error(L, "not enough memory");
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, ch->hdrs);
-  set_method(e, &ch->req, ch->send_body);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ch->req.connect_ms);
+  set_method(c, &ch->req, ch->send_body);
+  if (c->timeout_set != timeout_ms) {
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+    c->timeout_set = timeout_ms;
+  }
+  if (c->connect_set != ch->req.connect_ms) {
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ch->req.connect_ms);
+    c->connect_set = ch->req.connect_ms;
+  }
   c->body.len = c->head.len = 0;
   c->overflow = OV_NONE;
   c->errbuf[0] = '\0';
@@ -433,7 +485,7 @@ static int run_chain(lua_State *L, client *c, const request *r, int send_body) {
   arazzo_http_hlist_clear(&c->hdrs, 1);
   arazzo_http_hlist_clear(&c->safe, 1);
   if (rc != CURLE_OK) return arazzo_http_push_error(L, c, r, rc);
-  arazzo_http_push_response(L, c, ch.us);
+  arazzo_http_push_response(L, c, r, ch.us);
   if (c->body.cap > KEEP_CAP) arazzo_http_buf_free(&c->body);
   return 1;
 }
