@@ -296,7 +296,9 @@ static const luaL_Reg http_funcs[] = {
 /* Register core.http_client / core.http_version and the client metatable;
  * initialise libcurl once per process (never torn down). [-0,+0] */
 void arazzo_http_open(lua_State *L) {
+  static const char *const response_keys[HTTP_K_COUNT] = {"status", "headers", "body", "url", "http_version", "time"};
   static int curl_ready = 0;
+  int i;
   if (!curl_ready) {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) luaL_error(L, "curl_global_init failed");
     curl_ready = 1;
@@ -308,7 +310,9 @@ void arazzo_http_open(lua_State *L) {
     lua_newtable(L);
     lua_pushvalue(L, -2);          /* upvalue 1: this metatable (HTTP_UV_MT) */
     arazzo_push_order_table(L);    /* upvalue 2: the key-order table (HTTP_UV_ORDER) */
-    luaL_setfuncs(L, client_methods, 2);
+    lua_newtable(L);               /* upvalue 3: header string cache (HTTP_UV_STRINGS) */
+    for (i = 0; i < HTTP_K_COUNT; i++) lua_pushstring(L, response_keys[i]); /* HTTP_UV_KEY(i) */
+    luaL_setfuncs(L, client_methods, 3 + HTTP_K_COUNT);
     lua_setfield(L, -2, "__index");
   }
   lua_pop(L, 1);

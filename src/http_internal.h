@@ -13,10 +13,16 @@
 #define MAX_HEAD (256 * 1024) /* response header block of one response */
 
 /* Upvalues of the client methods (client:request, client:close), set by
- * arazzo_http_open: the client metatable and the registry's key-order
- * table (created by arazzo_value_open, never replaced). */
+ * arazzo_http_open: the client metatable, the registry's key-order table
+ * (created by arazzo_value_open, never replaced) and a table of recent
+ * response header strings (see http_response.c push_cached). */
 #define HTTP_UV_MT lua_upvalueindex(1)
 #define HTTP_UV_ORDER lua_upvalueindex(2)
+#define HTTP_UV_STRINGS lua_upvalueindex(3)
+/* Upvalues 4.. hold the response field names, in this order (HTTP_KEYS in
+ * http.c), so building a response needs no string lookups. */
+enum { HTTP_K_STATUS, HTTP_K_HEADERS, HTTP_K_BODY, HTTP_K_URL, HTTP_K_VERSION, HTTP_K_TIME, HTTP_K_COUNT };
+#define HTTP_UV_KEY(k) lua_upvalueindex(4 + (k))
 
 enum { OV_NONE, OV_BODY, OV_HEAD, OV_NOMEM };
 

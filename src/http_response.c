@@ -154,6 +154,31 @@ int arazzo_http_push_error(lua_State *L, client *c, const request *r, CURLcode r
 }
 
 #define SEEN_MAX 32 /* names remembered per header block for the repeat check */
+#define CACHE_LINES 16 /* header lines whose name and value strings are cached */
+#define CACHE_LEN 64   /* longest string cached */
+
+/* Push s[0..n), reusing slot k of the header string cache (the table at
+ * index cache, 0 for none) when it holds those bytes; otherwise a new
+ * string, which goes into the slot. Responses of one API repeat their
+ * header lines (names, and most values) in the same order, so slot = line
+ * position hits mostly; a hit skips hashing and interning the string.
+ * [-0,+1] */
+static void push_cached(lua_State *L, int cache, int k, const char *s, size_t n) {
+  if (cache && n <= CACHE_LEN) {
+    size_t cl;
+    const char *cs;
+    if (lua_rawgeti(L, cache, k) == LUA_TSTRING) {
+      cs = lua_tolstring(L, -1, &cl);
+      if (cl == n && memcmp(cs, s, n) == 0) return;
+    }
+    lua_pop(L, 1);
+    lua_pushlstring(L, s, n);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, cache, k);
+    return;
+  }
+  lua_pushlstring(L, s, n);
+}
 
 typedef struct {
   const char *p;
@@ -201,9 +226,11 @@ static void push_headers(lua_State *L, client *c) {
   char *p = c->head.p, *end = p + c->head.len, *eol, *colon, *v, *ve, *name = NULL;
   size_t nl = 0, ns = 0;
   hname seen[SEEN_MAX];
-  int t;
+  int t, line = 0, cache = 0;
   lua_createtable(L, 0, 8);
   t = lua_gettop(L);
+  lua_pushvalue(L, HTTP_UV_STRINGS); /* t + 1: an upvalue of client:request, which runs this */
+  if (lua_istable(L, t + 1)) cache = t + 1;
   for (; p < end; p = eol + 1) {
     if (!(eol = (char *)memchr(p, '\n', (size_t)(end - p)))) eol = end;
     if (eol - p >= 5 && memcmp(p, "HTTP/", 5) == 0) continue;
@@ -219,14 +246,21 @@ static void push_headers(lua_State *L, client *c) {
       name = p;
       nl = (size_t)(colon - p);
       if (first_time(seen, &ns, name, nl)) {
-        lua_pushlstring(L, name, nl);
-        lua_pushlstring(L, v, (size_t)(ve - v));
+        if (line < CACHE_LINES) {
+          push_cached(L, cache, 2 * line + 1, name, nl);
+          push_cached(L, cache, 2 * line + 2, v, (size_t)(ve - v));
+          line++;
+        } else {
+          lua_pushlstring(L, name, nl);
+          lua_pushlstring(L, v, (size_t)(ve - v));
+        }
         lua_rawset(L, t);
         continue;
       }
     }
     add_repeat(L, t, name, nl, v, (size_t)(ve - v), colon == p);
   }
+  lua_settop(L, t);
 }
 
 /* Push the effective url u: the request's own url string when they are
@@ -235,7 +269,7 @@ static void push_headers(lua_State *L, client *c) {
 static void push_url(lua_State *L, const request *r, const char *u) {
   size_t n = strlen(u);
   if (n == r->ulen && memcmp(u, r->url, n) == 0) {
-    lua_pushliteral(L, "url");
+    lua_pushvalue(L, HTTP_UV_KEY(HTTP_K_URL));
     lua_rawget(L, 2);
     if (lua_tostring(L, -1) == r->url) return;
     lua_pop(L, 1);
@@ -252,17 +286,23 @@ void arazzo_http_push_response(lua_State *L, client *c, const request *r, curl_o
   curl_easy_getinfo(c->easy, CURLINFO_EFFECTIVE_URL, &url);
   curl_easy_getinfo(c->easy, CURLINFO_HTTP_VERSION, &ver);
   lua_createtable(L, 0, 6);
+  lua_pushvalue(L, HTTP_UV_KEY(HTTP_K_STATUS));
   lua_pushinteger(L, (lua_Integer)status);
-  lua_setfield(L, -2, "status");
+  lua_rawset(L, -3);
+  lua_pushvalue(L, HTTP_UV_KEY(HTTP_K_HEADERS));
   push_headers(L, c);
-  lua_setfield(L, -2, "headers");
+  lua_rawset(L, -3);
+  lua_pushvalue(L, HTTP_UV_KEY(HTTP_K_BODY));
   lua_pushlstring(L, c->body.p ? c->body.p : "", c->body.len);
-  lua_setfield(L, -2, "body");
+  lua_rawset(L, -3);
+  lua_pushvalue(L, HTTP_UV_KEY(HTTP_K_URL));
   push_url(L, r, url ? url : "");
-  lua_setfield(L, -2, "url");
+  lua_rawset(L, -3);
+  lua_pushvalue(L, HTTP_UV_KEY(HTTP_K_VERSION));
   lua_pushstring(L, ver == CURL_HTTP_VERSION_1_0 ? "1.0" : ver == CURL_HTTP_VERSION_2_0 ? "2"
                     : ver == CURL_HTTP_VERSION_3 ? "3" : "1.1");
-  lua_setfield(L, -2, "http_version");
+  lua_rawset(L, -3);
+  lua_pushvalue(L, HTTP_UV_KEY(HTTP_K_TIME));
   lua_pushnumber(L, (lua_Number)us / 1e6);
-  lua_setfield(L, -2, "time");
+  lua_rawset(L, -3);
 }
