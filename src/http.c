@@ -1,4 +1,4 @@
-/* http.c: libcurl client userdata (one easy handle kept for keep-alive), its options and registration.
+/* http.c: libcurl client userdata (one easy handle, keep-alive), options, registration; shared buffers, header lists, url checks.
  * Licence: MIT (see LICENSE). */
 #include <math.h>
 #include <stdlib.h>
@@ -152,6 +152,54 @@ client *arazzo_http_check_open(lua_State *L) {
   if (!ok) c = (client *)luaL_checkudata(L, 1, CLIENT_MT); /* raises the usual message */
   if (!c->easy) luaL_error(L, CLIENT_MT ": attempt to use a closed client");
   return c;
+}
+
+/* ---- urls ---------------------------------------------------------------- */
+
+/* 1 when u[0..ul) starts with http:// or https:// (any case): libcurl
+ * would otherwise guess a scheme for "host/path". ASCII case only (no
+ * locale). */
+int arazzo_http_has_scheme(const char *u, size_t ul) {
+  static const char *const schemes[] = {"http://", "https://"};
+  size_t k, i, n;
+  for (k = 0; k < 2; k++) {
+    n = strlen(schemes[k]);
+    for (i = 0; i < n && i < ul && ARAZZO_HTTP_LOWER(u[i]) == schemes[k][i]; i++) {
+    }
+    if (i == n) return 1;
+  }
+  return 0;
+}
+
+/* 1 when a and b are equal but for ASCII case (NULL equals nothing). */
+static int same_text(const char *a, const char *b) {
+  if (!a || !b) return 0;
+  for (; *a && ARAZZO_HTTP_LOWER(*a) == ARAZZO_HTTP_LOWER(*b); a++, b++) {
+  }
+  return *a == '\0' && *b == '\0';
+}
+
+/* 1 when libcurl can parse url b and it has the same origin (scheme, host,
+ * port with defaults filled in, IPv6 zone; scheme and host compared without
+ * ASCII case) as url a; 0 for another origin (and when a does not parse or
+ * memory runs out: the safe answer); -1 when b does not parse. C only. */
+int arazzo_http_same_origin(const char *a, const char *b) {
+  static const CURLUPart parts[] = {CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT, CURLUPART_ZONEID};
+  CURLU *ua = curl_url(), *ub = curl_url();
+  int same = ua && ub && curl_url_set(ua, CURLUPART_URL, a, 0) == CURLUE_OK;
+  size_t i;
+  if (ub && curl_url_set(ub, CURLUPART_URL, b, 0) != CURLUE_OK) same = -1;
+  for (i = 0; same == 1 && i < sizeof parts / sizeof parts[0]; i++) {
+    char *pa = NULL, *pb = NULL;
+    unsigned flags = parts[i] == CURLUPART_PORT ? CURLU_DEFAULT_PORT : 0;
+    CURLUcode ra = curl_url_get(ua, parts[i], &pa, flags), rb = curl_url_get(ub, parts[i], &pb, flags);
+    if (ra != rb || (ra == CURLUE_OK && !same_text(pa, pb))) same = 0;
+    curl_free(pa);
+    curl_free(pb);
+  }
+  curl_url_cleanup(ua);
+  curl_url_cleanup(ub);
+  return same;
 }
 
 /* Seconds (number at idx) to milliseconds, rounded up; raises unless

@@ -81,6 +81,13 @@ struct curl_slist *arazzo_http_hlist_link(hlist *h);
 /* Empty h for the next request; frees its storage when it has grown beyond
  * what is worth keeping (or always, with keep 0). */
 void arazzo_http_hlist_clear(hlist *h, int keep);
+/* 1 when u[0..ul) starts with http:// or https:// (ASCII case-insensitive). */
+int arazzo_http_has_scheme(const char *u, size_t ul);
+/* 1 when libcurl parses url b and it has url a's origin (scheme, host,
+ * port with defaults, IPv6 zone; ASCII case-insensitive); 0 for another
+ * origin, or when a does not parse or memory runs out; -1 when b does not
+ * parse. */
+int arazzo_http_same_origin(const char *a, const char *b);
 /* Lower-case ASCII letters (header names are ASCII tokens; the C locale's
  * tolower is not used, so a host's setlocale cannot change the result). */
 #define ARAZZO_HTTP_LOWER(ch) ((ch) >= 'A' && (ch) <= 'Z' ? (ch) + ('a' - 'A') : (ch))

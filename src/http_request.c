@@ -1,6 +1,5 @@
 /* http_request.c: client:request: validate the request table, build headers and method, run the transfer.
  * Licence: MIT (see LICENSE). */
-#include <ctype.h>
 #include <string.h>
 
 #include <curl/curl.h>
@@ -286,20 +285,6 @@ static int method_is(const request *r, const char *m) {
   return r->mlen == strlen(m) && memcmp(r->method, m, r->mlen) == 0;
 }
 
-/* 1 when u[0..ul) starts with http:// or https:// (any case): libcurl
- * would otherwise guess a scheme for "host/path". */
-static int has_scheme(const char *u, size_t ul) {
-  static const char *const schemes[] = {"http://", "https://"};
-  size_t k, i, n;
-  for (k = 0; k < 2; k++) {
-    n = strlen(schemes[k]);
-    for (i = 0; i < n && i < ul && tolower((unsigned char)u[i]) == schemes[k][i]; i++) {
-    }
-    if (i == n) return 1;
-  }
-  return 0;
-}
-
 /* Set the method and body options. GET/HEAD/POST use libcurl's own modes;
  * any other token goes through CUSTOMREQUEST. A body is sent when one is
  * given, and an empty one for POST/PUT/PATCH (Content-Length: 0). NOBODY
@@ -341,37 +326,6 @@ typedef struct {
   long hops;        /* redirects followed */
   curl_off_t us;    /* total time of the transfers so far */
 } chain;
-
-/* 1 when a and b are equal but for ASCII case (NULL equals nothing). */
-static int same_text(const char *a, const char *b) {
-  if (!a || !b) return 0;
-  for (; *a && tolower((unsigned char)*a) == tolower((unsigned char)*b); a++, b++) {
-  }
-  return *a == '\0' && *b == '\0';
-}
-
-/* 1 when libcurl can parse url b and it has the same origin (scheme, host,
- * port with defaults filled in, IPv6 zone; scheme and host compared without
- * ASCII case) as url a; 0 for another origin (and when a does not parse or
- * memory runs out: the safe answer); -1 when b does not parse. C only. */
-static int same_origin(const char *a, const char *b) {
-  static const CURLUPart parts[] = {CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT, CURLUPART_ZONEID};
-  CURLU *ua = curl_url(), *ub = curl_url();
-  int same = ua && ub && curl_url_set(ua, CURLUPART_URL, a, 0) == CURLUE_OK;
-  size_t i;
-  if (ub && curl_url_set(ub, CURLUPART_URL, b, 0) != CURLUE_OK) same = -1;
-  for (i = 0; same == 1 && i < sizeof parts / sizeof parts[0]; i++) {
-    char *pa = NULL, *pb = NULL;
-    unsigned flags = parts[i] == CURLUPART_PORT ? CURLU_DEFAULT_PORT : 0;
-    CURLUcode ra = curl_url_get(ua, parts[i], &pa, flags), rb = curl_url_get(ub, parts[i], &pb, flags);
-    if (ra != rb || (ra == CURLUE_OK && !same_text(pa, pb))) same = 0;
-    curl_free(pa);
-    curl_free(pb);
-  }
-  curl_url_cleanup(ua);
-  curl_url_cleanup(ub);
-  return same;
-}
 
 /* Build c->safe, the header list sent once a chain has left the request
  * url's origin: the caller's Accept, Accept-Language and User-Agent lines
@@ -453,8 +407,8 @@ static CURLcode next_hop(lua_State *L, client *c, const request *r, chain *ch) {
   if (c->max_redirects > 0) curl_easy_getinfo(c->easy, CURLINFO_REDIRECT_URL, &to);
   if (!to) return CURLE_OK;
   if (ch->hops >= c->max_redirects) return CURLE_TOO_MANY_REDIRECTS;
-  if (!has_scheme(to, strlen(to))) return CURLE_UNSUPPORTED_PROTOCOL;
-  if ((same = same_origin(r->url, to)) < 0) return CURLE_URL_MALFORMAT;
+  if (!arazzo_http_has_scheme(to, strlen(to))) return CURLE_UNSUPPORTED_PROTOCOL;
+  if ((same = arazzo_http_same_origin(r->url, to)) < 0) return CURLE_URL_MALFORMAT;
   if (!same) ch->foreign = 1;
   curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &st);
   redirect_method(ch, st);
@@ -506,7 +460,7 @@ int arazzo_http_request(lua_State *L) {
   }
   if (r.mlen == 0 || i < r.mlen)
     return lua_pushliteral(L, "invalid method"), arazzo_http_fail(L, &r, "http");
-  if (!has_scheme(r.url, r.ulen))
+  if (!arazzo_http_has_scheme(r.url, r.ulen))
     return lua_pushliteral(L, "url scheme must be http or https"), arazzo_http_fail(L, &r, "http");
   if (memchr(r.url, '\0', r.ulen))
     return lua_pushliteral(L, "malformed url"), arazzo_http_fail(L, &r, "http");
