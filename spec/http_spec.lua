@@ -530,6 +530,24 @@ describe("arazzo.http", function()
       end
     end)
 
+    it("keeps no Set-Cookie value beyond its response (internal string cache)", function()
+      local res = assert(c:request { url = srv.url .. "/set-headers?Set-Cookie=sid%3Ds3cret&X-A=visible" })
+      assert.equal("sid=s3cret", res.headers["set-cookie"])
+      local found, cached = {}, false
+      for i = 1, 255 do
+        local name, v = debug.getupvalue(c.request, i)
+        if name == nil then break end
+        if type(v) == "table" then
+          for _, s in pairs(v) do
+            if type(s) == "string" then found[s] = true end
+          end
+        end
+      end
+      cached = found["visible"] == true
+      assert.is_true(cached) -- the cache is where this test looks
+      assert.is_nil(found["sid=s3cret"])
+    end)
+
     it("joins repeats after more names than it remembers, and caches no more lines than it can", function()
       local q, want = {}, {}
       for i = 0, 39 do

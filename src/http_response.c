@@ -248,7 +248,8 @@ static void push_headers(lua_State *L, client *c) {
       if (first_time(seen, &ns, name, nl)) {
         if (line < CACHE_LINES) {
           push_cached(L, cache, 2 * line + 1, name, nl);
-          push_cached(L, cache, 2 * line + 2, v, (size_t)(ve - v));
+          /* cookies (session tokens) are never kept beyond their response */
+          push_cached(L, arazzo_http_name_is(name, nl, "set-cookie") ? 0 : cache, 2 * line + 2, v, (size_t)(ve - v));
           line++;
         } else {
           lua_pushlstring(L, name, nl);
