@@ -389,6 +389,190 @@ describe("arazzo.http", function()
     end)
   end)
 
+  describe("marshalling on a reused client", function()
+    local c
+    before_each(function() c = core.http_client() end)
+    after_each(function() c:close() end)
+
+    --- "Name=value" of the X- headers the echo server saw, in wire order.
+    local function xs(e)
+      local out = {}
+      for _, kv in ipairs(e.headers) do
+        if kv[1]:match("^[Xx]%-") then out[#out + 1] = kv[1] .. "=" .. kv[2] end
+      end
+      return out
+    end
+
+    it("sends a map without recorded order in bytewise name order; non-string keys are ignored", function()
+      local h = { ["X-b"] = "1", ["X-B"] = "2", ["X-AB"] = "3", ["X-A"] = "4", ["X-A1"] = 5, ["x-a"] = "6",
+        [7] = "ignored", [true] = "ignored" }
+      for _ = 1, 2 do
+        local e = echo(c:request { url = srv.url .. "/echo", headers = h })
+        assert.same({ "X-A=4", "X-A1=5", "X-AB=3", "X-B=2", "X-b=1", "x-a=6" }, xs(e))
+      end
+      assert.same(h, { ["X-b"] = "1", ["X-B"] = "2", ["X-AB"] = "3", ["X-A"] = "4", ["X-A1"] = 5, ["x-a"] = "6",
+        [7] = "ignored", [true] = "ignored" }) -- the caller's table is left alone
+    end)
+
+    it("orders maps of 32 names and of more the same way", function()
+      for _, n in ipairs { 32, 33, 60 } do
+        local h, want = {}, {}
+        for i = 1, n do h[string.format("X-K%02d", n + 1 - i)] = i end
+        for i = 1, n do want[i] = string.format("X-K%02d=%d", i, n + 1 - i) end
+        assert.same(want, xs(echo(c:request { url = srv.url .. "/echo", headers = h })))
+      end
+    end)
+
+    it("reports the first bad map entry in name order, and numbers before it are fine", function()
+      for _ = 1, 3 do
+        local res, err, code = c:request { url = srv.url .. "/echo",
+          headers = { ["Z Bad"] = "1", ["A-Num"] = 1, ["B Bad"] = "2", ["M-Ok"] = "3" } }
+        assert.is_nil(res)
+        assert.equal("GET " .. srv.url .. "/echo: header 'B Bad' has an invalid name", err)
+        assert.equal("http", code)
+      end
+      local h = { ["X-0 bad"] = "v" }
+      for i = 1, 40 do h["X-" .. i] = "v" end
+      local _, err = c:request { url = srv.url .. "/echo", headers = h }
+      assert.equal("GET " .. srv.url .. "/echo: header 'X-0 bad' has an invalid name", err)
+      assert.has_error(function() c:request { url = srv.url, headers = { B = {}, A = true } } end,
+        "request: headers['A']: string expected, got boolean")
+      h = { A = true }
+      for i = 1, 40 do h["X-" .. i] = "v" end
+      assert.has_error(function() c:request { url = srv.url, headers = h } end,
+        "request: headers['A']: string expected, got boolean")
+      assert.same({ "X-A=1", "X-B=ok" }, xs(echo(c:request { url = srv.url .. "/echo",
+        headers = { ["X-B"] = "ok", ["X-A"] = 1 } })))
+    end)
+
+    it("refuses header names outside ASCII tokens", function()
+      for _, name in ipairs { "X-Caf\xe9", "X-\x7f", "X-\x80" } do
+        local _, err = c:request { url = srv.url .. "/echo", headers = { { name, "1" } } }
+        local shown = name:gsub("[\x7f-\xff]", function(ch) return string.format("\\x%02x", ch:byte()) end)
+        assert.equal("GET " .. srv.url .. "/echo: header '" .. shown .. "' has an invalid name", err)
+      end
+    end)
+
+    it("names an unknown request field by its exact bytes", function()
+      assert.has_error(function() c:request { url = srv.url, ["url\0x"] = "y" } end,
+        "request: unknown field 'url\\x00x'")
+      assert.has_error(function() c:request { url = srv.url, URL = "y" } end, "request: unknown field 'URL'")
+    end)
+
+    it("raises when request is called on something that is not a client", function()
+      for _, v in ipairs { {}, io.stdout, 1 } do
+        local ok, err = pcall(c.request, v, { url = srv.url .. "/echo" })
+        assert.is_false(ok)
+        assert.matches("arazzo%.http%.Client expected, got ", err)
+      end
+    end)
+
+    it("sets each request's method and body afresh on the reused handle", function()
+      local seq = { { "HEAD" }, { "POST", "p" }, { "DELETE" }, { "GET" }, { "PATCH", "x" }, { "HEAD" }, { "PUT" },
+        { "GET", "b" }, { "POST" }, { "OPTIONS" }, { "GET" }, { "HEAD" }, { "POST" } }
+      for _, s in ipairs(seq) do
+        local res = assert(c:request { method = s[1], url = srv.url .. "/echo", body = s[2] })
+        assert.equal(200, res.status)
+        if s[1] == "HEAD" then
+          assert.equal("", res.body)
+        else
+          local e = cjson.decode(res.body)
+          assert.equal(s[1], e.method)
+          assert.equal(s[2] or "", e.body)
+          local sends = s[2] or s[1] == "POST" or s[1] == "PUT" or s[1] == "PATCH"
+          assert.same(sends and { tostring(#(s[2] or "")) } or {}, seen(e, "Content-Length"))
+        end
+      end
+    end)
+
+    it("applies each request's own timeout on the reused handle", function()
+      local res, _, code = c:request { url = srv.url .. "/slow?ms=600", timeout = 0.2 }
+      assert.is_nil(res)
+      assert.equal("timeout", code)
+      res = assert(c:request { url = srv.url .. "/slow?ms=600", timeout = 5 })
+      assert.equal("slow", res.body)
+      res, _, code = c:request { url = srv.url .. "/slow?ms=600", timeout = 0.2 }
+      assert.is_nil(res)
+      assert.equal("timeout", code)
+    end)
+
+    it("reports the effective url: the request's own, or libcurl's normalised form", function()
+      local u = srv.url .. "/echo?q=1"
+      local res = assert(c:request { url = u })
+      assert.equal(u, res.url)
+      res = assert(c:request { url = "http://127.0.0.1:" .. srv.port })
+      assert.equal("http://127.0.0.1:" .. srv.port .. "/", res.url)
+      res = assert(c:request { url = "HTTP://127.0.0.1:" .. srv.port .. "/echo" })
+      assert.equal(200, res.status)
+      assert.equal("string", type(res.url))
+    end)
+
+    it("returns each response's own header names and values when responses alternate", function()
+      local long = string.rep("y", 100)
+      local cases = {
+        { "X-A=1&X-B=two", { ["x-a"] = "1", ["x-b"] = "two" } },
+        { "X-B=1&X-A=" .. long, { ["x-b"] = "1", ["x-a"] = long } },
+        { "X-A=1&X-B=three", { ["x-a"] = "1", ["x-b"] = "three" } },
+        { "X-A=1&X-A=2&X-C=", { ["x-a"] = "1, 2", ["x-c"] = "" } },
+        { "Set-Cookie=a%3D1&X-B=1&Set-Cookie=b%3D2", { ["set-cookie"] = "a=1\nb=2", ["x-b"] = "1" } },
+      }
+      for _ = 1, 3 do
+        for _, case in ipairs(cases) do
+          local res = assert(c:request { url = srv.url .. "/set-headers?" .. case[1] })
+          assert.equal("s", res.body)
+          local got = {}
+          for k, v in pairs(res.headers) do
+            if k:match("^x%-") or k == "set-cookie" then got[k] = v end
+          end
+          assert.same(case[2], got)
+          assert.equal("1", res.headers["content-length"])
+        end
+      end
+    end)
+
+    it("keeps no Set-Cookie value beyond its response (internal string cache)", function()
+      local res = assert(c:request { url = srv.url .. "/set-headers?Set-Cookie=sid%3Ds3cret&X-A=visible" })
+      assert.equal("sid=s3cret", res.headers["set-cookie"])
+      local found = {}
+      for i = 1, 255 do
+        local name, v = debug.getupvalue(c.request, i)
+        if name == nil then break end
+        if type(v) == "table" then
+          for _, s in pairs(v) do
+            if type(s) == "string" then found[s] = true end
+          end
+        end
+      end
+      local cached = found["visible"] == true
+      assert.is_true(cached) -- the cache is where this test looks
+      assert.is_nil(found["sid=s3cret"])
+    end)
+
+    it("joins repeats after more names than it remembers, and caches no more lines than it can", function()
+      local q, want = {}, {}
+      for i = 0, 39 do
+        q[#q + 1] = string.format("X-H%02d=%d", i, i)
+        want[string.format("x-h%02d", i)] = tostring(i)
+      end
+      q[#q + 1] = "X-H00=again"
+      q[#q + 1] = "X-H39=again"
+      q[#q + 1] = "Set-Cookie=a%3D1"
+      q[#q + 1] = "Set-Cookie=b%3D2"
+      want["x-h00"] = "0, again"
+      want["x-h39"] = "39, again"
+      want["set-cookie"] = "a=1\nb=2"
+      for round = 1, 2 do
+        local res = assert(c:request { url = srv.url .. "/set-headers?" .. table.concat(q, "&") })
+        local got = {}
+        for k, v in pairs(res.headers) do
+          if k:match("^x%-") or k == "set-cookie" then got[k] = v end
+        end
+        assert.same(want, got)
+        q[1], want["x-h00"] = "X-H00=changed" .. round, "changed" .. round .. ", again"
+      end
+    end)
+  end)
+
   describe("limits", function()
     it("caps the body at max_body (Content-Length known up front)", function()
       local c = core.http_client { max_body = 1000 }

@@ -1,4 +1,4 @@
-/* http.c: libcurl client userdata (one easy handle kept for keep-alive), its options and registration.
+/* http.c: libcurl client userdata (one easy handle, keep-alive), options, registration; shared buffers, header lists, url checks.
  * Licence: MIT (see LICENSE). */
 #include <math.h>
 #include <stdlib.h>
@@ -9,10 +9,12 @@
 #include "http_internal.h"
 
 #define MAX_SECONDS 2592000.0 /* 30 days: upper bound of any timeout */
+#define KEEP_HEADERS (64 * 1024) /* header text capacity kept between requests */
+#define MAX_LINE_TEXT ((size_t)1 << 30) /* no piece of a header line is longer (no overflow) */
 
-/* Append n bytes to b without letting it grow beyond limit.
+/* Make room for n more bytes in b without letting it grow beyond limit.
  * Returns OV_NONE, OV_BODY (limit) or OV_NOMEM. Never calls Lua. */
-int arazzo_http_buf_add(hbuf *b, const char *s, size_t n, size_t limit) {
+static int buf_reserve(hbuf *b, size_t n, size_t limit) {
   if (n > limit - b->len) return OV_BODY;
   if (n > b->cap - b->len) {
     size_t cap = b->cap ? b->cap : 4096;
@@ -24,6 +26,14 @@ int arazzo_http_buf_add(hbuf *b, const char *s, size_t n, size_t limit) {
     b->p = np;
     b->cap = cap;
   }
+  return OV_NONE;
+}
+
+/* Append n bytes to b without letting it grow beyond limit.
+ * Returns OV_NONE, OV_BODY (limit) or OV_NOMEM. Never calls Lua. */
+int arazzo_http_buf_add(hbuf *b, const char *s, size_t n, size_t limit) {
+  int r = buf_reserve(b, n, limit);
+  if (r != OV_NONE) return r;
   memcpy(b->p + b->len, s, n);
   b->len += n;
   return OV_NONE;
@@ -33,6 +43,55 @@ void arazzo_http_buf_free(hbuf *b) {
   free(b->p);
   b->p = NULL;
   b->len = b->cap = 0;
+}
+
+/* Append the line a b c to h, NUL-terminated. Returns OV_NONE, or OV_NOMEM
+ * with h unchanged. Never calls Lua. */
+int arazzo_http_hlist_add(hlist *h, const char *a, size_t al, const char *b, size_t bl, const char *c, size_t cl) {
+  char *p;
+  if (h->n == h->cap) {
+    size_t ncap = h->cap ? h->cap * 2 : 8;
+    struct curl_slist *nn = (struct curl_slist *)realloc(h->node, ncap * sizeof *nn);
+    if (!nn) return OV_NOMEM;
+    h->node = nn;
+    h->cap = ncap;
+  }
+  if (al > MAX_LINE_TEXT || bl > MAX_LINE_TEXT || cl > MAX_LINE_TEXT ||
+      buf_reserve(&h->text, al + bl + cl + 1, (size_t)-1) != OV_NONE)
+    return OV_NOMEM;
+  p = h->text.p + h->text.len;
+  memcpy(p, a, al);
+  memcpy(p + al, b, bl);
+  memcpy(p + al + bl, c, cl);
+  p[al + bl + cl] = '\0';
+  h->text.len += al + bl + cl + 1;
+  h->n++;
+  return OV_NONE;
+}
+
+/* Link h's nodes over its lines; returns the list head, NULL when empty.
+ * The nodes are linked only once every line is in: adding a line may move
+ * the text. */
+struct curl_slist *arazzo_http_hlist_link(hlist *h) {
+  char *p = h->text.p;
+  size_t i;
+  for (i = 0; i < h->n; i++) {
+    h->node[i].data = p;
+    h->node[i].next = i + 1 < h->n ? &h->node[i + 1] : NULL;
+    p += strlen(p) + 1;
+  }
+  return h->n ? h->node : NULL;
+}
+
+/* Empty h; keep its storage (keep 1) unless it has outgrown KEEP_HEADERS. */
+void arazzo_http_hlist_clear(hlist *h, int keep) {
+  h->n = 0;
+  h->text.len = 0;
+  if (keep && h->text.cap <= KEEP_HEADERS && h->cap <= KEEP_HEADERS / 16) return;
+  arazzo_http_buf_free(&h->text);
+  free(h->node);
+  h->node = NULL;
+  h->cap = 0;
 }
 
 /* libcurl write callback: body bytes into c->body, capped at max_body. */
@@ -62,13 +121,10 @@ static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *ud) {
 static void client_release(client *c) {
   if (c->easy) curl_easy_cleanup(c->easy);
   c->easy = NULL;
-  if (c->hdrs) curl_slist_free_all(c->hdrs);
-  c->hdrs = NULL;
-  if (c->safe) curl_slist_free_all(c->safe);
-  c->safe = NULL;
+  arazzo_http_hlist_clear(&c->hdrs, 0);
+  arazzo_http_hlist_clear(&c->safe, 0);
   arazzo_http_buf_free(&c->body);
   arazzo_http_buf_free(&c->head);
-  arazzo_http_buf_free(&c->line);
 }
 
 /* __gc, __close and client:close(). [-0,+0] */
@@ -84,11 +140,66 @@ static int l_tostring(lua_State *L) {
   return 1;
 }
 
-/* The open client at index 1; raises on a closed one. */
+/* The open client at index 1; raises on a closed one. The metatable is
+ * compared with the method's upvalue rather than looked up by name. */
 client *arazzo_http_check_open(lua_State *L) {
-  client *c = (client *)luaL_checkudata(L, 1, CLIENT_MT);
+  client *c = (client *)lua_touserdata(L, 1);
+  int ok = lua_type(L, 1) == LUA_TUSERDATA && lua_getmetatable(L, 1);
+  if (ok) {
+    ok = lua_rawequal(L, -1, HTTP_UV_MT);
+    lua_pop(L, 1);
+  }
+  if (!ok) c = (client *)luaL_checkudata(L, 1, CLIENT_MT); /* raises the usual message */
   if (!c->easy) luaL_error(L, CLIENT_MT ": attempt to use a closed client");
   return c;
+}
+
+/* ---- urls ---------------------------------------------------------------- */
+
+/* 1 when u[0..ul) starts with http:// or https:// (any case): libcurl
+ * would otherwise guess a scheme for "host/path". ASCII case only (no
+ * locale). */
+int arazzo_http_has_scheme(const char *u, size_t ul) {
+  static const char *const schemes[] = {"http://", "https://"};
+  size_t k, i, n;
+  for (k = 0; k < 2; k++) {
+    n = strlen(schemes[k]);
+    for (i = 0; i < n && i < ul && ARAZZO_HTTP_LOWER(u[i]) == schemes[k][i]; i++) {
+    }
+    if (i == n) return 1;
+  }
+  return 0;
+}
+
+/* 1 when a and b are equal but for ASCII case (NULL equals nothing). */
+static int same_text(const char *a, const char *b) {
+  if (!a || !b) return 0;
+  for (; *a && ARAZZO_HTTP_LOWER(*a) == ARAZZO_HTTP_LOWER(*b); a++, b++) {
+  }
+  return *a == '\0' && *b == '\0';
+}
+
+/* 1 when libcurl can parse url b and it has the same origin (scheme, host,
+ * port with defaults filled in, IPv6 zone; scheme and host compared without
+ * ASCII case) as url a; 0 for another origin (and when a does not parse or
+ * memory runs out: the safe answer); -1 when b does not parse. C only. */
+int arazzo_http_same_origin(const char *a, const char *b) {
+  static const CURLUPart parts[] = {CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT, CURLUPART_ZONEID};
+  CURLU *ua = curl_url(), *ub = curl_url();
+  int same = ua && ub && curl_url_set(ua, CURLUPART_URL, a, 0) == CURLUE_OK;
+  size_t i;
+  if (ub && curl_url_set(ub, CURLUPART_URL, b, 0) != CURLUE_OK) same = -1;
+  for (i = 0; same == 1 && i < sizeof parts / sizeof parts[0]; i++) {
+    char *pa = NULL, *pb = NULL;
+    unsigned flags = parts[i] == CURLUPART_PORT ? CURLU_DEFAULT_PORT : 0;
+    CURLUcode ra = curl_url_get(ua, parts[i], &pa, flags), rb = curl_url_get(ub, parts[i], &pb, flags);
+    if (ra != rb || (ra == CURLUE_OK && !same_text(pa, pb))) same = 0;
+    curl_free(pa);
+    curl_free(pb);
+  }
+  curl_url_cleanup(ua);
+  curl_url_cleanup(ub);
+  return same;
 }
 
 /* Seconds (number at idx) to milliseconds, rounded up; raises unless
@@ -233,7 +344,9 @@ static const luaL_Reg http_funcs[] = {
 /* Register core.http_client / core.http_version and the client metatable;
  * initialise libcurl once per process (never torn down). [-0,+0] */
 void arazzo_http_open(lua_State *L) {
+  static const char *const response_keys[HTTP_K_COUNT] = {"status", "headers", "body", "url", "http_version", "time"};
   static int curl_ready = 0;
+  int i;
   if (!curl_ready) {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) luaL_error(L, "curl_global_init failed");
     curl_ready = 1;
@@ -243,7 +356,11 @@ void arazzo_http_open(lua_State *L) {
     lua_pushliteral(L, CLIENT_MT);
     lua_setfield(L, -2, "__name");
     lua_newtable(L);
-    luaL_setfuncs(L, client_methods, 0);
+    lua_pushvalue(L, -2);          /* upvalue 1: this metatable (HTTP_UV_MT) */
+    arazzo_push_order_table(L);    /* upvalue 2: the key-order table (HTTP_UV_ORDER) */
+    lua_newtable(L);               /* upvalue 3: header string cache (HTTP_UV_STRINGS) */
+    for (i = 0; i < HTTP_K_COUNT; i++) lua_pushstring(L, response_keys[i]); /* HTTP_UV_KEY(i) */
+    luaL_setfuncs(L, client_methods, 3 + HTTP_K_COUNT);
     lua_setfield(L, -2, "__index");
   }
   lua_pop(L, 1);

@@ -68,7 +68,7 @@ int arazzo_http_name_is(const char *n, size_t nl, const char *lit) {
   size_t i;
   if (nl != strlen(lit)) return 0;
   for (i = 0; i < nl; i++)
-    if (tolower((unsigned char)n[i]) != lit[i]) return 0;
+    if (ARAZZO_HTTP_LOWER(n[i]) != lit[i]) return 0;
   return 1;
 }
 
@@ -153,70 +153,157 @@ int arazzo_http_push_error(lua_State *L, client *c, const request *r, CURLcode r
   return arazzo_http_fail(L, r, code);
 }
 
+#define SEEN_MAX 32 /* names remembered per header block for the repeat check */
+#define CACHE_LINES 16 /* header lines whose name and value strings are cached */
+#define CACHE_LEN 64   /* longest string cached */
+
+/* Push s[0..n), reusing slot k of the header string cache (the table at
+ * index cache, 0 for none) when it holds those bytes; otherwise a new
+ * string, which goes into the slot. Responses of one API repeat their
+ * header lines (names, and most values) in the same order, so slot = line
+ * position hits mostly; a hit skips hashing and interning the string.
+ * [-0,+1] */
+static void push_cached(lua_State *L, int cache, int k, const char *s, size_t n) {
+  if (cache && n <= CACHE_LEN) {
+    size_t cl;
+    const char *cs;
+    if (lua_rawgeti(L, cache, k) == LUA_TSTRING) {
+      cs = lua_tolstring(L, -1, &cl);
+      if (cl == n && memcmp(cs, s, n) == 0) return;
+    }
+    lua_pop(L, 1);
+    lua_pushlstring(L, s, n);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, cache, k);
+    return;
+  }
+  lua_pushlstring(L, s, n);
+}
+
+typedef struct {
+  const char *p;
+  size_t n;
+} hname;
+
+/* 1 when name p[0..n) is new to this block for certain: not among the
+ * *ns names in seen, which still had room for it (it is added). 0 when it
+ * was seen, or when seen is full and only the table can tell. */
+static int first_time(hname *seen, size_t *ns, const char *p, size_t n) {
+  size_t i;
+  for (i = 0; i < *ns; i++)
+    if (seen[i].n == n && memcmp(seen[i].p, p, n) == 0) return 0;
+  if (*ns == SEEN_MAX) return 0;
+  seen[*ns].p = p;
+  seen[(*ns)++].n = n;
+  return 1;
+}
+
+/* Set t[name] to v, or append v to the value already there: after a space
+ * for a folded line, "\n" for set-cookie, ", " otherwise. [-0,+0] */
+static void add_repeat(lua_State *L, int t, const char *name, size_t nl, const char *v, size_t vl, int folded) {
+  lua_pushlstring(L, name, nl);
+  lua_pushvalue(L, -1);
+  lua_rawget(L, t);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushlstring(L, v, vl);
+  } else {
+    const char *sep = folded ? " " : ", ";
+    if (!folded && arazzo_http_name_is(name, nl, "set-cookie")) sep = "\n";
+    lua_pushstring(L, sep);
+    lua_pushlstring(L, v, vl);
+    lua_concat(L, 3);
+  }
+  lua_rawset(L, t);
+}
+
 /* Parse the final header block into a table of lower-case names; repeats
  * joined with ", " (set-cookie with "\n"), obsolete folding joined with a
- * space. Lower-cases names in place in c->head. [-0,+1] */
+ * space. Lower-cases names in place in c->head. A name met for the first
+ * time (known without asking the table, see first_time) is set directly.
+ * [-0,+1] */
 static void push_headers(lua_State *L, client *c) {
-  char *p = c->head.p, *end = p + c->head.len, *eol, *colon, *v, *ve;
-  int t;
+  char *p = c->head.p, *end = p + c->head.len, *eol, *colon, *v, *ve, *name = NULL;
+  size_t nl = 0, ns = 0;
+  hname seen[SEEN_MAX];
+  int t, line = 0, cache = 0;
   lua_createtable(L, 0, 8);
   t = lua_gettop(L);
-  lua_pushnil(L); /* t + 1: name of the last header, for folded lines */
+  lua_pushvalue(L, HTTP_UV_STRINGS); /* t + 1: an upvalue of client:request, which runs this */
+  if (lua_istable(L, t + 1)) cache = t + 1;
   for (; p < end; p = eol + 1) {
     if (!(eol = (char *)memchr(p, '\n', (size_t)(end - p)))) eol = end;
     if (eol - p >= 5 && memcmp(p, "HTTP/", 5) == 0) continue;
     colon = (*p == ' ' || *p == '\t') ? p : (char *)memchr(p, ':', (size_t)(eol - p));
-    if (!colon || (colon == p && lua_isnil(L, t + 1))) continue; /* status line, blank, junk */
+    if (!colon || (colon == p && !name)) continue; /* status line, blank, junk */
     for (v = colon + (*colon == ':'); v < eol && (*v == ' ' || *v == '\t'); v++) {
     }
     for (ve = eol; ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'); ve--) {
     }
     if (colon != p) {
       char *k;
-      for (k = p; k < colon; k++) *k = (char)tolower((unsigned char)*k);
-      lua_pushlstring(L, p, (size_t)(colon - p));
-      lua_replace(L, t + 1);
+      for (k = p; k < colon; k++) *k = (char)ARAZZO_HTTP_LOWER(*k);
+      name = p;
+      nl = (size_t)(colon - p);
+      if (first_time(seen, &ns, name, nl)) {
+        if (line < CACHE_LINES) {
+          push_cached(L, cache, 2 * line + 1, name, nl);
+          /* cookies (session tokens) are never kept beyond their response */
+          push_cached(L, arazzo_http_name_is(name, nl, "set-cookie") ? 0 : cache, 2 * line + 2, v, (size_t)(ve - v));
+          line++;
+        } else {
+          lua_pushlstring(L, name, nl);
+          lua_pushlstring(L, v, (size_t)(ve - v));
+        }
+        lua_rawset(L, t);
+        continue;
+      }
     }
-    lua_pushvalue(L, t + 1);
-    lua_rawget(L, t);
-    if (lua_isnil(L, -1)) {
-      lua_pop(L, 1);
-      lua_pushvalue(L, t + 1);
-      lua_pushlstring(L, v, (size_t)(ve - v));
-    } else {
-      const char *sep = colon == p ? " " : ", ";
-      if (colon != p && arazzo_http_name_is(p, (size_t)(colon - p), "set-cookie")) sep = "\n";
-      lua_pushstring(L, sep);
-      lua_pushlstring(L, v, (size_t)(ve - v));
-      lua_concat(L, 3);
-      lua_pushvalue(L, t + 1);
-      lua_insert(L, -2);
-    }
-    lua_rawset(L, t);
+    add_repeat(L, t, name, nl, v, (size_t)(ve - v), colon == p);
   }
   lua_settop(L, t);
 }
 
+/* Push the effective url u: the request's own url string when they are
+ * the same bytes (no redirect, nothing normalised), which spares a copy.
+ * [-0,+1] */
+static void push_url(lua_State *L, const request *r, const char *u) {
+  size_t n = strlen(u);
+  if (n == r->ulen && memcmp(u, r->url, n) == 0) {
+    lua_pushvalue(L, HTTP_UV_KEY(HTTP_K_URL));
+    lua_rawget(L, 2);
+    if (lua_tostring(L, -1) == r->url) return;
+    lua_pop(L, 1);
+  }
+  lua_pushlstring(L, u, n);
+}
+
 /* Push the response table of a completed transfer; us: the time of all the
  * transfers of its redirect chain. [-0,+1] */
-void arazzo_http_push_response(lua_State *L, client *c, curl_off_t us) {
+void arazzo_http_push_response(lua_State *L, client *c, const request *r, curl_off_t us) {
   long status = 0, ver = 0;
   char *url = NULL;
   curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(c->easy, CURLINFO_EFFECTIVE_URL, &url);
   curl_easy_getinfo(c->easy, CURLINFO_HTTP_VERSION, &ver);
   lua_createtable(L, 0, 6);
+  lua_pushvalue(L, HTTP_UV_KEY(HTTP_K_STATUS));
   lua_pushinteger(L, (lua_Integer)status);
-  lua_setfield(L, -2, "status");
+  lua_rawset(L, -3);
+  lua_pushvalue(L, HTTP_UV_KEY(HTTP_K_HEADERS));
   push_headers(L, c);
-  lua_setfield(L, -2, "headers");
+  lua_rawset(L, -3);
+  lua_pushvalue(L, HTTP_UV_KEY(HTTP_K_BODY));
   lua_pushlstring(L, c->body.p ? c->body.p : "", c->body.len);
-  lua_setfield(L, -2, "body");
-  lua_pushstring(L, url ? url : "");
-  lua_setfield(L, -2, "url");
+  lua_rawset(L, -3);
+  lua_pushvalue(L, HTTP_UV_KEY(HTTP_K_URL));
+  push_url(L, r, url ? url : "");
+  lua_rawset(L, -3);
+  lua_pushvalue(L, HTTP_UV_KEY(HTTP_K_VERSION));
   lua_pushstring(L, ver == CURL_HTTP_VERSION_1_0 ? "1.0" : ver == CURL_HTTP_VERSION_2_0 ? "2"
                     : ver == CURL_HTTP_VERSION_3 ? "3" : "1.1");
-  lua_setfield(L, -2, "http_version");
+  lua_rawset(L, -3);
+  lua_pushvalue(L, HTTP_UV_KEY(HTTP_K_TIME));
   lua_pushnumber(L, (lua_Number)us / 1e6);
-  lua_setfield(L, -2, "time");
+  lua_rawset(L, -3);
 }

@@ -24,6 +24,8 @@ Endpoints (any method unless noted):
   /early             a 103 Early Hints interim response, then 200
   /conns             number of currently open client connections
   /many-headers?n=N  N response headers X-H<i> of 1000 bytes each
+  /set-headers?A=1&B=2&A=3  200 "s" with exactly those response headers, in
+                     that order (repeats included), and no Content-Type
   /folded            raw response with an obs-fold continuation line and an empty header
   /truncated         promises 10 body bytes, sends 5, closes the connection
   /hangup            closes the connection without answering
@@ -40,7 +42,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 OPEN = {"n": 0}
 OPEN_LOCK = threading.Lock()
@@ -150,6 +152,8 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/many-headers":
             n = int(q.get("n", "1"))
             self.reply(200, b"m", "text/plain", [("X-H%d" % i, "v" * 1000) for i in range(n)])
+        elif path == "/set-headers":
+            self.reply(200, b"s", None, parse_qsl(url.query, keep_blank_values=True))
         elif path == "/folded":
             self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Fold: first\r\n   second\r\n\tthird\r\n"
                              b"X-Empty:\r\nX-Fold: again\r\nContent-Length: 2\r\n\r\nok")
