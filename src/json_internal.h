@@ -62,6 +62,8 @@ typedef struct {
   size_t fcap;  /* in frames */
   json_key *keys;
   size_t nkeys, kcap;
+  size_t *offs; /* decode_at: node offsets along the pointer, when many */
+  size_t ocap;
 } json_scratch;
 
 /* Free everything a scratch owns; idempotent (__gc, __close and the normal
@@ -147,6 +149,9 @@ int arazzo_json_encode_keys(enc *e, int t, enc_frame *f);
 
 enum { DEC_OK, DEC_SYNTAX, DEC_DEPTH };
 
+/* Pointer tokens up to this many keep their node offsets on the C stack. */
+#define JSON_AT_LOCAL 16
+
 typedef struct {
   lua_State *L;
   json_scratch *s;
@@ -154,16 +159,49 @@ typedef struct {
   size_t max_depth, depth;
   size_t hinted;   /* frame slots whose hint has been set */
   int order;       /* record key order of objects */
+  int build;       /* 1: build Lua values; 0: a selecting pass (below) */
   int code;        /* DEC_SYNTAX or DEC_DEPTH once failed */
   int found;       /* the message reads "unexpected <char at errpos>, <msg>" */
   const char *msg; /* static text */
   size_t errpos;   /* byte offset into the input */
+  /* A selecting pass (build 0) checks the text exactly like a building one
+   * but pushes nothing; it records where the nodes that the pointer tokens
+   * select start. The frames on the selected path are always the bottom
+   * `path` frames of the stack. */
+  const arazzo_json_token *toks;
+  size_t ntok;
+  size_t path;     /* frames on the selected path */
+  size_t *cand;    /* cand[j]: offset of the node the first j tokens select */
+  size_t ncand;    /* cand[0..ncand) are current */
+  int keymatch;    /* the key just read equals the next token */
+  int pending;     /* the value about to be parsed is cand[depth] */
+  size_t vslots;   /* Lua stack slots a building pass would hold now */
+  size_t vhigh;    /* free slots already ensured above the real top */
 } dec;
+
+/* Record a syntax error at p; returns -1. */
+static inline int json_dec_fail(dec *d, const unsigned char *p, const char *msg, int found) {
+  d->code = DEC_SYNTAX;
+  d->errpos = (size_t)(p - d->start);
+  d->msg = msg;
+  d->found = found;
+  return -1;
+}
+
+/* json.c: parse the number at d->p (a '-' or digit) and push it (a
+ * selecting pass only checks it); d->p moves past it. [-0,+1|0] or -1 */
+int arazzo_json_dec_number(dec *d);
 
 /* Decode s[0..len) with the settings in d. On success the value is on top
  * (returns 1, [-0,+1]); on failure nothing is left (returns 0, d->msg and
  * d->errpos set). Scratch memory is freed either way; raises memory errors
  * only (the scratch's __gc then frees). */
 int arazzo_json_decode_run(lua_State *L, dec *d, const char *s, size_t len);
+/* The same, but the value pushed is only the node that toks[0..ntok)
+ * select (see arazzo_json_decode_at in arazzo.h for *used and what is
+ * pushed). The whole text is checked first, with the same errors and
+ * positions as arazzo_json_decode_run; then only that node is built. */
+int arazzo_json_decode_at_run(lua_State *L, dec *d, const char *s, size_t len,
+                              const arazzo_json_token *toks, size_t ntok, size_t *used);
 
 #endif
