@@ -441,10 +441,40 @@ static int l_decode_raw(lua_State *L) {
   return 3;
 }
 
+/* core._json_decode_at(text, tokens) -> node, used | nil, message, offset.
+ * Test hook for arazzo_json_decode_at: tokens is a sequence of decoded
+ * token strings (their array indexes are computed as the compiler does). */
+static int l_decode_at_raw(lua_State *L) {
+  size_t len, n, i, used, pos;
+  const char *s = luaL_checklstring(L, 1, &len), *msg;
+  arazzo_json_token *t;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  n = (size_t)lua_rawlen(L, 2);
+  if (n > ((size_t)-1) / sizeof *t) luaL_error(L, "json: not enough memory");
+  t = (arazzo_json_token *)lua_newuserdata(L, n * sizeof *t + 1);
+  for (i = 0; i < n; i++) {
+    lua_rawgeti(L, 2, (lua_Integer)i + 1);
+    if (lua_type(L, -1) != LUA_TSTRING) luaL_argerror(L, 2, "tokens must be strings");
+    t[i].s = lua_tolstring(L, -1, &t[i].len); /* held by the tokens table */
+    t[i].index = token_index(t[i].s, t[i].len);
+    lua_pop(L, 1);
+  }
+  if (arazzo_json_decode_at(L, s, len, t, n, &used, &msg, &pos)) {
+    lua_pushinteger(L, (lua_Integer)used);
+    return 2;
+  }
+  lua_pushnil(L);
+  lua_pushstring(L, msg);
+  lua_pushinteger(L, (lua_Integer)pos);
+  return 3;
+}
+
 static const luaL_Reg json_funcs[] = {{"json_encode", l_json_encode},
                                       {"json_decode", l_json_decode},
                                       {"_json_encode_buffer", l_encode_buffer},
                                       {"_json_decode_raw", l_decode_raw},
+                                      {"_json_decode_at", l_decode_at_raw},
                                       {NULL, NULL}};
 
 void arazzo_json_open(lua_State *L) { luaL_setfuncs(L, json_funcs, 0); }

@@ -443,7 +443,7 @@ int arazzo_json_decode_at_run(lua_State *L, dec *d, const char *s, size_t len,
       d->build = 1;
       d->depth = 0;
       d->p = d->start + d->cand[k];
-      r = dec_drive(d, 0); /* checked already: cannot fail */
+      r = dec_drive(d, 0); /* checked: only the Lua stack limit can stop it */
     }
   }
   return dec_finish(L, d, base, r);
