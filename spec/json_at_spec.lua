@@ -313,6 +313,62 @@ describe("arazzo.core json_decode with a pointer", function()
   end)
 end)
 
+describe("arazzo.core json scratch memory and string scanning", function()
+  it("reuses one scratch per Lua state and replaces one left in use", function()
+    local S = core._json_scratch
+    assert(D('{"a":"b"}'))
+    local first = S("peek")
+    assert.is_not_nil(first)
+    assert(D('{"a":"\\u00e9"}', { pointer = "/a" }))
+    assert(core.json_encode({ a = core.array({ 1, 2 }) }))
+    assert.equal(first, S("peek"))
+    assert.equal(first, S("take"))   -- now busy for good, as after a raised error
+    assert.equal("\195\169", D('{"a":"\\u00e9"}', { pointer = "/a" }))
+    local second = S("peek")
+    assert.is_not_nil(second)
+    assert.are_not.equal(first, second)
+    assert.equal('{"a":[1,2]}', core.json_encode({ a = core.array({ 1, 2 }) }))
+    assert.same({ nil, "json:1:7: trailing comma before '}'", "json" }, { D('{"a":1,}') })
+    assert.equal(second, S("peek"))
+    -- large runs leave nothing behind that changes later results
+    local big = string.rep("\\n", 20000)
+    assert.equal(string.rep("\n", 20000), D('{"a":"' .. big .. '"}', { pointer = "/a" }))
+    assert.equal(#big + 2, #core.json_encode(string.rep("\n", 20000)))
+    assert.equal("x", D('{"a":"x"}', { pointer = "/a" }))
+    assert.equal(second, S("peek"))
+    local ok, err = pcall(S, "drop")
+    assert.is_false(ok)
+    assert.matches("expected 'peek' or 'take'", err)
+  end)
+
+  it("finds every special byte at every offset of a long string", function()
+    local specials = {
+      { '\\"', '"' }, { "\\\\", "\\" }, { "\\n", "\n" }, { "\\u0041", "A" },
+      { "\195\169", "\195\169" }, { "\240\159\152\128", "\240\159\152\128" },
+    }
+    local bad = {
+      { "\n", "control characters in strings must be escaped" }, { "\31", "control characters in strings must be escaped" },
+      { "\128", "invalid UTF-8 in string" }, { "\255", "invalid UTF-8 in string" },
+    }
+    for off = 0, 19 do
+      local pre = string.rep("a", off)
+      for _, sp in ipairs(specials) do
+        local text = '["' .. pre .. sp[1] .. 'bcdefghijklmnop"]'
+        assert.equal(pre .. sp[2] .. "bcdefghijklmnop", D(text)[1])
+        assert.equal(pre .. sp[2] .. "bcdefghijklmnop", D(text, { pointer = "/0" }))
+      end
+      for _, b in ipairs(bad) do
+        local text = '["' .. pre .. b[1] .. 'bcdefghijklmnop"]'
+        local _, err = D(text)
+        assert.matches(b[2], err, 1, true)
+        assert.matches(":1:" .. (off + 3) .. ": ", err, 1, true)
+        assert.same({ D(text) }, { D(text, { pointer = "/0" }) })
+      end
+      assert.same({ nil, "json:1:2: unterminated string", "json" }, { D('["' .. pre .. 'bcdefghijklmnop') })
+    end
+  end)
+end)
+
 describe("arazzo.core arazzo_json_decode_at (C)", function()
   local A = core._json_decode_at
 

@@ -33,26 +33,55 @@ const unsigned char arazzo_json_byte_class[256] = {
 
 /* ---- scratch memory owned by a userdata --------------------------------- */
 
-/* Free everything a scratch owns; idempotent (__gc, __close and the normal
- * path all call it). */
-void arazzo_json_scratch_free(json_scratch *s) {
+/* Registry key of the shared scratch. */
+static const char scratch_key = 0;
+
+/* Blocks larger than these are not kept in the shared scratch between runs. */
+#define KEEP_BYTES 16384
+#define KEEP_ITEMS 256
+
+/* Free everything a scratch owns and mark it released; idempotent. */
+static void scratch_release(json_scratch *s) {
   free(s->buf);
   free(s->frames);
+  free(s->dframes);
   free(s->keys);
   free(s->offs);
   memset(s, 0, sizeof *s);
 }
 
+/* Free the block *p when its capacity *cap exceeds keep. */
+static void drop_large(void **p, size_t *cap, size_t keep) {
+  if (*cap <= keep) return;
+  free(*p);
+  *p = NULL;
+  *cap = 0;
+}
+
+/* Done with a scratch: see json_internal.h. A shared scratch that was
+ * replaced meanwhile keeps its blocks until its __gc. */
+void arazzo_json_scratch_free(json_scratch *s) {
+  if (!s->shared) {
+    scratch_release(s);
+    return;
+  }
+  drop_large((void **)&s->buf, &s->cap, KEEP_BYTES);
+  drop_large(&s->frames, &s->fcap, KEEP_ITEMS);
+  drop_large(&s->dframes, &s->dfcap, KEEP_ITEMS);
+  drop_large((void **)&s->keys, &s->kcap, KEEP_ITEMS);
+  drop_large((void **)&s->offs, &s->ocap, KEEP_ITEMS);
+  s->len = s->nkeys = 0;
+  s->busy = 0;
+}
+
 /* __gc / __close of the scratch userdata. [-0,+0] */
 static int scratch_gc(lua_State *L) {
-  arazzo_json_scratch_free((json_scratch *)luaL_checkudata(L, 1, JSON_SCRATCH_MT));
+  scratch_release((json_scratch *)luaL_checkudata(L, 1, JSON_SCRATCH_MT));
   return 0;
 }
 
-/* Push a new, empty scratch userdata and return it. Its metatable is created
- * on first use, so C callers work whatever order modules were opened in.
- * [-0,+1], raises memory errors only. */
-json_scratch *arazzo_json_scratch_new(lua_State *L) {
+/* Push a new, released scratch userdata with its metatable. [-0,+1] */
+static json_scratch *scratch_push_new(lua_State *L) {
   json_scratch *s = (json_scratch *)lua_newuserdata(L, sizeof *s);
   memset(s, 0, sizeof *s);
   if (luaL_newmetatable(L, JSON_SCRATCH_MT)) {
@@ -64,6 +93,25 @@ json_scratch *arazzo_json_scratch_new(lua_State *L) {
 #endif
   }
   lua_setmetatable(L, -2);
+  return s;
+}
+
+/* Push a scratch and return it: see json_internal.h. */
+json_scratch *arazzo_json_scratch_new(lua_State *L) {
+  json_scratch *s;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &scratch_key);
+  s = (json_scratch *)lua_touserdata(L, -1);
+  if (s != NULL && !s->busy) {
+    s->busy = 1;
+    return s;
+  }
+  /* none yet, or one left busy by a raised error (or still in use: its
+   * user keeps it anchored and frees it as usual): a new one takes over */
+  lua_pop(L, 1);
+  s = scratch_push_new(L);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &scratch_key);
+  s->shared = s->busy = 1;
   return s;
 }
 
@@ -470,11 +518,25 @@ static int l_decode_at_raw(lua_State *L) {
   return 3;
 }
 
+/* core._json_scratch(op) -> lightuserdata | nil. Test hook for the shared
+ * scratch: "peek" gives the current one (nil before the first run); "take"
+ * hands it out and never gives it back, as a raised error would. */
+static int l_scratch(lua_State *L) {
+  const char *op = luaL_checkstring(L, 1);
+  if (strcmp(op, "take") == 0) arazzo_json_scratch_new(L);
+  else if (strcmp(op, "peek") == 0) lua_rawgetp(L, LUA_REGISTRYINDEX, &scratch_key);
+  else return luaL_argerror(L, 1, "expected 'peek' or 'take'");
+  if (lua_isnil(L, -1)) return 1;
+  lua_pushlightuserdata(L, lua_touserdata(L, -1));
+  return 1;
+}
+
 static const luaL_Reg json_funcs[] = {{"json_encode", l_json_encode},
                                       {"json_decode", l_json_decode},
                                       {"_json_encode_buffer", l_encode_buffer},
                                       {"_json_decode_raw", l_decode_raw},
                                       {"_json_decode_at", l_decode_at_raw},
+                                      {"_json_scratch", l_scratch},
                                       {NULL, NULL}};
 
 void arazzo_json_open(lua_State *L) { luaL_setfuncs(L, json_funcs, 0); }

@@ -8,6 +8,8 @@
  * only; sharing the code keeps the errors identical. */
 #include <string.h>
 
+#include <stdint.h>
+
 #include "json_internal.h"
 
 /* Largest size hint a decoded table inherits from its predecessor. */
@@ -22,7 +24,7 @@ typedef struct {
                         the size a sibling is created with (kept on pop) */
 } dec_frame;
 
-#define DEC_TOP(d) (((dec_frame *)(d)->s->frames)[(d)->depth - 1])
+#define DEC_TOP(d) (((dec_frame *)(d)->s->dframes)[(d)->depth - 1])
 
 static void skip_ws(dec *d) {
   const unsigned char *p = d->p, *e = d->end;
@@ -108,6 +110,26 @@ static int dec_escape(dec *d, const unsigned char **pp, const unsigned char *q) 
   return 0;
 }
 
+#define SWAR_ONES 0x0101010101010101ULL
+#define SWAR_HIGH 0x8080808080808080ULL
+/* Nonzero when some byte of x is zero (exact as a yes/no answer). */
+#define SWAR_ZERO(x) (((x) - SWAR_ONES) & ~(x) & SWAR_HIGH)
+
+/* Move p over plain string bytes (class 0), 8 at a time while a block has
+ * no '"', no '\\', no control character and no byte >= 0x80; returns the
+ * first byte that is not plain (or e). */
+static const unsigned char *skip_plain(const unsigned char *p, const unsigned char *e) {
+  while (e - p >= 8) {
+    uint64_t x;
+    memcpy(&x, p, 8);
+    if ((((x - 0x2020202020202020ULL) & ~x) | x) & SWAR_HIGH) break; /* a byte < 0x20 or >= 0x80 */
+    if (SWAR_ZERO(x ^ (SWAR_ONES * '"')) | SWAR_ZERO(x ^ (SWAR_ONES * '\\'))) break;
+    p += 8;
+  }
+  while (p < e && arazzo_json_byte_class[*p] == 0) p++;
+  return p;
+}
+
 /* Parse the string at d->p (its opening quote) into *out, *n: a slice of
  * the input when it has no escapes, else the text as assembled in the
  * scratch buffer (valid until the next scratch write). [-0,+0] or -1 */
@@ -116,7 +138,7 @@ static int dec_string_scan(dec *d, const char **out, size_t *n) {
   int copied = 0;
   for (;;) {
     size_t k;
-    while (p < e && arazzo_json_byte_class[*p] == 0) p++;
+    p = skip_plain(p, e);
     if (p == e) return json_dec_fail(d, q, "unterminated string", 0);
     if (*p >= 0x80) {
       if ((k = json_utf8_len(p, (size_t)(e - p))) == 0) return json_dec_fail(d, p, "invalid UTF-8 in string", 0);
@@ -258,9 +280,9 @@ static int dec_open(dec *d) {
   }
   /* a level holds table, key list, key, value, plus 2 temporaries */
   if (!dec_room(d)) return json_dec_fail(d, d->p, "nesting too deep for the Lua stack", 0);
-  if (d->depth == d->s->fcap) arazzo_json_grow(L, &d->s->frames, &d->s->fcap, d->depth + 1, sizeof f);
-  if (d->depth == d->hinted) ((dec_frame *)d->s->frames)[d->hinted++].hint = 0;
-  f.hint = ((dec_frame *)d->s->frames)[d->depth].hint;
+  if (d->depth == d->s->dfcap) arazzo_json_grow(L, &d->s->dframes, &d->s->dfcap, d->depth + 1, sizeof f);
+  if (d->depth == d->hinted) ((dec_frame *)d->s->dframes)[d->hinted++].hint = 0;
+  f.hint = ((dec_frame *)d->s->dframes)[d->depth].hint;
   f.tidx = 0;
   if (d->build) {
     lua_createtable(L, is_object ? 0 : f.hint, is_object ? f.hint : 0);
@@ -274,7 +296,7 @@ static int dec_open(dec *d) {
   f.is_object = is_object;
   f.count = 0;
   f.members = 0;
-  ((dec_frame *)d->s->frames)[d->depth++] = f;
+  ((dec_frame *)d->s->dframes)[d->depth++] = f;
   d->p++;
   skip_ws(d);
   if (d->p < d->end && *d->p == (is_object ? '}' : ']')) {

@@ -58,20 +58,28 @@ typedef struct {
 typedef struct {
   char *buf; /* output text (encode), unescaped string or number (decode) */
   size_t len, cap;
-  void *frames; /* enc_frame[] or dec_frame[] */
+  void *frames; /* enc_frame[] */
   size_t fcap;  /* in frames */
+  void *dframes; /* dec_frame[] */
+  size_t dfcap;
   json_key *keys;
   size_t nkeys, kcap;
   size_t *offs; /* decode_at: node offsets along the pointer, when many */
   size_t ocap;
+  int shared;   /* the state's reusable scratch (see json.c) */
+  int busy;     /* shared and handed out */
 } json_scratch;
 
-/* Free everything a scratch owns; idempotent (__gc, __close and the normal
- * path all call it). */
+/* Done with a scratch (the normal path of every run): the shared scratch
+ * is handed back, keeping its smaller blocks for the next run; any other
+ * is freed. One left busy by a raised error is replaced by a new shared
+ * one at the next run; __gc frees everything in any case. */
 void arazzo_json_scratch_free(json_scratch *s);
-/* Push a new, empty scratch userdata and return it. Its metatable is created
- * on first use, so C callers work whatever order modules were opened in.
- * [-0,+1], raises memory errors only. */
+/* Push an empty scratch userdata and return it: the Lua state's shared one
+ * (kept in the registry, so runs need not allocate), or when that one is
+ * busy a new one that becomes the shared one. Its metatable is created on first use, so C callers work
+ * whatever order modules were opened in. [-0,+1], raises memory errors
+ * only. */
 json_scratch *arazzo_json_scratch_new(lua_State *L);
 /* Grow the array *p (elements of size sz, capacity *cap) to hold need
  * elements. Raises "json: not enough memory" on overflow or OOM; the old
