@@ -266,6 +266,23 @@ describe("arazzo.core json_decode with a pointer", function()
       for _, c in ipairs(cases) do assert.equal(c[2], fails_alike(c[1])) end
     end)
 
+    it("numbers at the edges of the selecting pass's shortcut", function()
+      for _, n in ipairs({ 299, 300, 301, 308, 309 }) do
+        local big = "1" .. string.rep("0", n - 1)
+        agrees("[" .. big .. "," .. big .. ".5,-" .. big .. ",0.000,-0,1.5e3,2E-2]")
+      end
+      assert.equal(1e308, D("[1" .. string.rep("0", 308) .. "]", { pointer = "/0" }))
+      local huge = "1" .. string.rep("0", 309)
+      assert.equal("json:1:7: number out of range", fails_alike('{"a":[' .. huge .. "]}"))
+      assert.equal("json:1:6: number out of range", fails_alike('{"a":' .. huge .. ".5}"))
+      assert.equal("json:1:8: leading zeros are not allowed", fails_alike('{"a":[-01]}'))
+      assert.equal("json:1:7: leading zeros are not allowed", fails_alike('{"a":[00]}'))
+      assert.equal("json:1:9: unexpected 'e', expected a digit after '.'", fails_alike('{"a":[1.e1]}'))
+      assert.equal("json:1:8: unexpected ']', expected a digit after '-'", fails_alike('{"a":[-]}'))
+      assert.equal("json:1:8: unexpected 'x', expected ',' or ']'", fails_alike('{"a":[1x]}'))
+      assert.equal("json:1:9: unexpected ']', expected a digit in the exponent", fails_alike('{"a":[1e]}'))
+    end)
+
     it("nesting limits, also in parts of the text the pointer does not visit", function()
       assert.equal("json:1:1001: nesting deeper than 1000", fails_alike(nest("[", "]", 1001)))
       assert.equal("json:1:5007: nesting deeper than 1000",

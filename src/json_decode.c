@@ -8,8 +8,6 @@
  * only; sharing the code keeps the errors identical. */
 #include <string.h>
 
-#include <stdint.h>
-
 #include "json_internal.h"
 
 /* Largest size hint a decoded table inherits from its predecessor. */
@@ -110,26 +108,6 @@ static int dec_escape(dec *d, const unsigned char **pp, const unsigned char *q) 
   return 0;
 }
 
-#define SWAR_ONES 0x0101010101010101ULL
-#define SWAR_HIGH 0x8080808080808080ULL
-/* Nonzero when some byte of x is zero (exact as a yes/no answer). */
-#define SWAR_ZERO(x) (((x) - SWAR_ONES) & ~(x) & SWAR_HIGH)
-
-/* Move p over plain string bytes (class 0), 8 at a time while a block has
- * no '"', no '\\', no control character and no byte >= 0x80; returns the
- * first byte that is not plain (or e). */
-static const unsigned char *skip_plain(const unsigned char *p, const unsigned char *e) {
-  while (e - p >= 8) {
-    uint64_t x;
-    memcpy(&x, p, 8);
-    if ((((x - 0x2020202020202020ULL) & ~x) | x) & SWAR_HIGH) break; /* a byte < 0x20 or >= 0x80 */
-    if (SWAR_ZERO(x ^ (SWAR_ONES * '"')) | SWAR_ZERO(x ^ (SWAR_ONES * '\\'))) break;
-    p += 8;
-  }
-  while (p < e && arazzo_json_byte_class[*p] == 0) p++;
-  return p;
-}
-
 /* Parse the string at d->p (its opening quote) into *out, *n: a slice of
  * the input when it has no escapes, else the text as assembled in the
  * scratch buffer (valid until the next scratch write). [-0,+0] or -1 */
@@ -138,7 +116,7 @@ static int dec_string_scan(dec *d, const char **out, size_t *n) {
   int copied = 0;
   for (;;) {
     size_t k;
-    p = skip_plain(p, e);
+    p = json_skip_plain(p, e);
     if (p == e) return json_dec_fail(d, q, "unterminated string", 0);
     if (*p >= 0x80) {
       if ((k = json_utf8_len(p, (size_t)(e - p))) == 0) return json_dec_fail(d, p, "invalid UTF-8 in string", 0);
@@ -320,7 +298,9 @@ static int dec_value(dec *d) {
   case '"': return dec_string(d);
   case 't': case 'f': case 'n': return dec_literal(d);
   case '-': case '0': case '1': case '2': case '3': case '4':
-  case '5': case '6': case '7': case '8': case '9': return arazzo_json_dec_number(d);
+  case '5': case '6': case '7': case '8': case '9':
+    if (!d->build && json_quick_number(d)) return 0;
+    return arazzo_json_dec_number(d);
   default: break;
   }
   if ((size_t)(d->end - d->p) >= 3 && memcmp(d->p, "NaN", 3) == 0) return json_dec_fail(d, d->p, "NaN is not valid JSON", 0);

@@ -10,13 +10,15 @@
  * scratch buffer, never in a luaL_Buffer, because traversal keeps values
  * above the buffer; a finished text is copied into a Lua string once.
  *
- * The byte writers (json_room, json_put, json_putc) and json_utf8_len are
- * static inline here, so each file keeps its own inlined copy as before the
- * split (no external symbol, hence no arazzo_ prefix): they sit in the hot
- * loops. Functions with external linkage are arazzo_json_<verb>. */
+ * The byte writers (json_room, json_put, json_putc), json_utf8_len and the
+ * decoder's json_skip_plain and json_quick_number are static inline here,
+ * so each file keeps its own inlined copy as before the split (no external
+ * symbol, hence no arazzo_ prefix): they sit in the hot loops. Functions
+ * with external linkage are arazzo_json_<verb>. */
 #ifndef ARAZZO_JSON_INTERNAL_H
 #define ARAZZO_JSON_INTERNAL_H
 
+#include <stdint.h>
 #include <string.h>
 
 #include "arazzo.h"
@@ -44,6 +46,40 @@ static inline size_t json_utf8_len(const unsigned char *p, size_t avail) {
   for (i = 2; i < n; i++)
     if (p[i] < 0x80 || p[i] > 0xbf) return 0;
   return n;
+}
+
+/* ---- decoder: plain string bytes, 8 at a time (json_decode.c) ---------- */
+
+#define SWAR_ONES 0x0101010101010101ULL
+#define SWAR_HIGH 0x8080808080808080ULL
+/* Nonzero when some byte of x is zero (exact as a yes/no answer). */
+#define SWAR_ZERO(x) (((x) - SWAR_ONES) & ~(x) & SWAR_HIGH)
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR_FIRST(m) ((size_t)__builtin_ctzll(m) >> 3)
+#endif
+
+/* Move p over plain string bytes (class 0), 8 at a time: a block's mask
+ * flags each '"', '\\', control character and byte >= 0x80 (and maybe
+ * bytes after the first one flagged, never before it); returns the first
+ * byte that is not plain (or e). */
+static inline const unsigned char *json_skip_plain(const unsigned char *p, const unsigned char *e) {
+  while (e - p >= 8) {
+    uint64_t x, m;
+    memcpy(&x, p, 8);
+    m = (((x - 0x2020202020202020ULL) & ~x) | x) & SWAR_HIGH; /* < 0x20 or >= 0x80 */
+    m |= SWAR_ZERO(x ^ (SWAR_ONES * '"')) | SWAR_ZERO(x ^ (SWAR_ONES * '\\'));
+    if (m != 0) {
+#ifdef SWAR_FIRST
+      return p + SWAR_FIRST(m);
+#else
+      break;
+#endif
+    }
+    p += 8;
+  }
+  while (p < e && arazzo_json_byte_class[*p] == 0) p++;
+  return p;
 }
 
 /* ---- scratch memory owned by a userdata (json.c) ------------------------- */
@@ -194,6 +230,24 @@ static inline int json_dec_fail(dec *d, const unsigned char *p, const char *msg,
   d->msg = msg;
   d->found = found;
   return -1;
+}
+
+/* Selecting pass: step over a number of the form [-]int[.frac] with fewer
+ * than 300 integer digits (it cannot overflow), checking its grammar, and
+ * return 1; 0 for any other text (the full parse then checks and reports
+ * it). */
+static inline int json_quick_number(dec *d) {
+  const unsigned char *p = d->p, *e = d->end, *s;
+  if (*p == '-') p++;
+  for (s = p; p < e && *p >= '0' && *p <= '9'; p++) {}
+  if (p == s || p - s >= 300 || (*s == '0' && p - s > 1)) return 0;
+  if (p < e && *p == '.') {
+    for (s = ++p; p < e && *p >= '0' && *p <= '9'; p++) {}
+    if (p == s) return 0;
+  }
+  if (p < e && (*p == 'e' || *p == 'E')) return 0;
+  d->p = p;
+  return 1;
 }
 
 /* json.c: parse the number at d->p (a '-' or digit) and push it (a
