@@ -79,12 +79,11 @@ static int step_key(est *st, const arazzo_expr_op *o) {
   return !lua_isnil(L, -1);
 }
 
-/* A pointer token / accessor: array element by index, else object member. */
-static int step_tok(est *st, const arazzo_expr_op *o) {
+/* A pointer token / accessor on the table on top: array element by index,
+ * else object member. [-1,+1] */
+static int step_tok_table(est *st, const arazzo_expr_op *o) {
   lua_State *L = st->L;
   size_t n;
-  if (lua_type(L, -1) == LUA_TSTRING && !decode_top(st)) return 0;
-  if (lua_type(L, -1) != LUA_TTABLE) return 0;
   if (o->index >= 0 && arazzo_as_array(L, -1, &n)) {
     if ((size_t)o->index < n) lua_rawgeti(L, -1, o->index + 1);
     else lua_pushnil(L);
@@ -94,6 +93,17 @@ static int step_tok(est *st, const arazzo_expr_op *o) {
   }
   lua_replace(L, -2);
   return !lua_isnil(L, -1);
+}
+
+/* The same on any value: a string holding JSON is decoded whole first. */
+static int step_tok(est *st, const arazzo_expr_op *o) {
+  int t = lua_type(st->L, -1);
+  if (t == LUA_TSTRING) {
+    if (!decode_top(st)) return 0; /* else a table is on top */
+  } else if (t != LUA_TTABLE) {
+    return 0;
+  }
+  return step_tok_table(st, o);
 }
 
 /* Longest run of token steps decoded in one go from a string. */
@@ -204,10 +214,13 @@ int arazzo_expr_eval_ref(est *st, const arazzo_expr_node *n) {
     int ok;
     switch (o->code) {
       case AXS_KEY: ok = step_key(st, o); break;
-      case AXS_TOK:
-        if (lua_type(L, -1) != LUA_TSTRING) ok = step_tok(st, o);
+      case AXS_TOK: {
+        int t = lua_type(L, -1);
+        if (t == LUA_TTABLE) ok = step_tok_table(st, o);
+        else if (t != LUA_TSTRING) ok = 0;
         else if (!(ok = step_json(st, &o, end))) at = o;
         break;
+      }
       case AXS_LEN: ok = step_len(st, o); break;
       default: ok = step_name(st, o), o += o->nseg; break;
     }
