@@ -268,7 +268,10 @@ static int dec_open(dec *d) {
     f.tidx = lua_gettop(L);
   } else {
     d->vslots += is_object ? 2 + (d->order != 0) : 1;
-    if (d->pending) d->path++, d->pending = 0;
+    if (d->pending) { /* this container is the node cand[depth] */
+      d->path++;
+      d->pending = 0;
+    }
   }
   f.lidx = 0;
   f.is_object = is_object;
