@@ -92,6 +92,29 @@ const char *arazzo_json_encode_value(lua_State *L, int idx, luaL_Buffer *b);
  * stack). Raises memory errors only. */
 int arazzo_json_decode(lua_State *L, const char *s, size_t len,
                        const char **msg, size_t *errpos);
+/* One RFC 6901 reference token, already decoded ("~1" is '/', "~0" '~'):
+ * an object member name, or an array index when index >= 0 (the token is
+ * "0" or [1-9][0-9]*; "-" and "01" have index -1 and select nothing in an
+ * array). */
+typedef struct {
+  const char *s;
+  size_t len;
+  lua_Integer index;
+} arazzo_json_token;
+/* json_decode.c: like arazzo_json_decode (same checks over the whole text,
+ * same failures: nothing pushed, returns 0, *msg and *errpos set), but
+ * builds only the node that toks[0..ntok) select, as a full decode
+ * followed by the pointer would (last duplicate key wins). Returns 1 and
+ * pushes one value, with *used the number of tokens applied: when *used ==
+ * ntok the value is the selected node; otherwise token *used could not be
+ * applied, and the value is nil when the node reached by the first *used
+ * tokens is an array or object without that member, or that node itself
+ * when it is a scalar (a caller may step on into it, e.g. a string holding
+ * JSON). The token strings and s must stay alive during the call. [-0,+1]
+ * or [-0,+0]; raises memory errors only. */
+int arazzo_json_decode_at(lua_State *L, const char *s, size_t len,
+                          const arazzo_json_token *toks, size_t ntok, size_t *used,
+                          const char **msg, size_t *errpos);
 
 /* pointer.c: resolve an RFC 6901 pointer (already-unescaped tokens are not
  * assumed: p is the raw pointer text, "" or starting with '/') against the

@@ -7,7 +7,9 @@
  * Accessors: `.name` and `['key']` look a key up in an object; `[n]`, and a
  * `.n` or pointer token that is an RFC 6901 index, select the 0-based element
  * of an array (on an object they look up the key "n"). Stepping into a string
- * that holds a JSON object or array (an undecoded body) decodes it first. In jscondition mode
+ * that holds a JSON object or array (an undecoded body) decodes it first:
+ * for a run of pointer tokens / accessors only the node they select is
+ * decoded (the whole text is still checked). In jscondition mode
  * `.length` gives an array's length, a string's length in characters (UTF-8
  * code points), or an object's "length" member.
  * Templates render strings as-is, integers in decimal, floats shortest
@@ -37,14 +39,21 @@ static const char *const what_text[][2] = {
 
 /* ---- stepping through values ------------------------------------------------ */
 
+/* Whether the string s[0..len) holds a JSON object or array (an undecoded
+ * body): its first non-blank byte is '{' or '['. */
+static int looks_json(const char *s, size_t len) {
+  size_t i = 0;
+  while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) i++;
+  return i < len && (s[i] == '{' || s[i] == '[');
+}
+
 /* Replace the string on top with its JSON decoding when it holds a JSON
  * object or array (an undecoded body); 0 (top unchanged) otherwise, with
  * st->notjson set when it looked like one but does not parse. [-1,+1] */
 static int decode_top(est *st) {
-  size_t len, pos, i = 0;
+  size_t len, pos;
   const char *s = lua_tolstring(st->L, -1, &len), *msg;
-  while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) i++;
-  if (i == len || (s[i] != '{' && s[i] != '[')) return 0;
+  if (!looks_json(s, len)) return 0;
   if (!arazzo_json_decode(st->L, s, len, &msg, &pos)) {
     st->notjson = 1;
     return 0;
@@ -70,12 +79,11 @@ static int step_key(est *st, const arazzo_expr_op *o) {
   return !lua_isnil(L, -1);
 }
 
-/* A pointer token / accessor: array element by index, else object member. */
-static int step_tok(est *st, const arazzo_expr_op *o) {
+/* A pointer token / accessor on the table on top: array element by index,
+ * else object member. [-1,+1] */
+static int step_tok_table(est *st, const arazzo_expr_op *o) {
   lua_State *L = st->L;
   size_t n;
-  if (lua_type(L, -1) == LUA_TSTRING && !decode_top(st)) return 0;
-  if (lua_type(L, -1) != LUA_TTABLE) return 0;
   if (o->index >= 0 && arazzo_as_array(L, -1, &n)) {
     if ((size_t)o->index < n) lua_rawgeti(L, -1, o->index + 1);
     else lua_pushnil(L);
@@ -85,6 +93,68 @@ static int step_tok(est *st, const arazzo_expr_op *o) {
   }
   lua_replace(L, -2);
   return !lua_isnil(L, -1);
+}
+
+/* The same on any value: a string holding JSON is decoded whole first. */
+static int step_tok(est *st, const arazzo_expr_op *o) {
+  int t = lua_type(st->L, -1);
+  if (t == LUA_TSTRING) {
+    if (!decode_top(st)) return 0; /* else a table is on top */
+  } else if (t != LUA_TTABLE) {
+    return 0;
+  }
+  return step_tok_table(st, o);
+}
+
+/* Longest run of token steps decoded in one go from a string. */
+#define TOK_RUN_MAX 16
+
+/* Replace the string on top, when it holds a JSON object or array, with
+ * the node that the n (<= TOK_RUN_MAX) token steps at o select, decoding
+ * only that node (arazzo_json_decode_at); *used gets the steps applied, as
+ * there. 0 (top unchanged) when the string is not JSON, with st->notjson
+ * set when it looked like JSON but does not parse. [-1,+1] */
+static int decode_at_top(est *st, const arazzo_expr_op *o, size_t n, size_t *used) {
+  lua_State *L = st->L;
+  arazzo_json_token toks[TOK_RUN_MAX];
+  size_t len, pos, k;
+  const char *s = lua_tolstring(L, -1, &len), *msg;
+  if (!looks_json(s, len)) return 0;
+  luaL_checkstack(L, (int)n + 8, "expression too deep");
+  for (k = 0; k < n; k++) { /* keys stay pushed: the tokens point into them */
+    push_key(st, o + k);
+    toks[k].s = lua_tolstring(L, -1, &toks[k].len);
+    toks[k].index = o[k].index;
+  }
+  if (!arazzo_json_decode_at(L, s, len, toks, n, used, &msg, &pos)) {
+    lua_pop(L, (int)n);
+    st->notjson = 1;
+    return 0;
+  }
+  lua_replace(L, -(int)n - 2);
+  lua_pop(L, (int)n);
+  return 1;
+}
+
+/* Token steps from *op on, applied to the string on top: a string holding
+ * JSON is not decoded whole, only the node that the run of token steps
+ * selects is (each step as step_tok would take it). A string met inside
+ * is stepped into the same way. Leaves *op at the last step applied and
+ * returns 1, or at the failing step and returns 0. [-1,+1] */
+static int step_json(est *st, const arazzo_expr_op **op, const arazzo_expr_op *end) {
+  lua_State *L = st->L;
+  size_t n, used;
+  for (;;) {
+    const arazzo_expr_op *o = *op;
+    for (n = 1; n < TOK_RUN_MAX && o + n < end && o[n].code == AXS_TOK; n++) {}
+    if (!decode_at_top(st, o, n, &used)) return 0;
+    if (used == n) {
+      *op = o + n - 1;
+      return 1;
+    }
+    *op = o + used; /* nil: no such member; else a scalar to step into */
+    if (lua_type(L, -1) != LUA_TSTRING) return 0;
+  }
 }
 
 /* jscondition .length: array length, string length in code points, or an
@@ -144,7 +214,13 @@ int arazzo_expr_eval_ref(est *st, const arazzo_expr_node *n) {
     int ok;
     switch (o->code) {
       case AXS_KEY: ok = step_key(st, o); break;
-      case AXS_TOK: ok = step_tok(st, o); break;
+      case AXS_TOK: {
+        int t = lua_type(L, -1);
+        if (t == LUA_TTABLE) ok = step_tok_table(st, o);
+        else if (t != LUA_TSTRING) ok = 0;
+        else if (!(ok = step_json(st, &o, end))) at = o;
+        break;
+      }
       case AXS_LEN: ok = step_len(st, o); break;
       default: ok = step_name(st, o), o += o->nseg; break;
     }

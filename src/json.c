@@ -1,9 +1,11 @@
-/* json.c: JSON Lua API (json_encode, json_decode, test hooks) and the encoder/decoder's shared scratch memory.
+/* json.c: JSON Lua API (json_encode, json_decode, test hooks), the encoder/decoder's shared scratch memory, and the decoder's number parser.
  * Licence: MIT (see LICENSE).
  *
  * The encoder is json_encode.c (object keys: json_encode_keys.c), the
  * decoder json_decode.c; json_internal.h describes the design they share.
  * Only this file registers functions (arazzo_json_open). */
+#include <locale.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,25 +33,55 @@ const unsigned char arazzo_json_byte_class[256] = {
 
 /* ---- scratch memory owned by a userdata --------------------------------- */
 
-/* Free everything a scratch owns; idempotent (__gc, __close and the normal
- * path all call it). */
-void arazzo_json_scratch_free(json_scratch *s) {
+/* Registry key of the shared scratch. */
+static const char scratch_key = 0;
+
+/* Blocks larger than these are not kept in the shared scratch between runs. */
+#define KEEP_BYTES 16384
+#define KEEP_ITEMS 256
+
+/* Free everything a scratch owns and mark it released; idempotent. */
+static void scratch_release(json_scratch *s) {
   free(s->buf);
   free(s->frames);
+  free(s->dframes);
   free(s->keys);
+  free(s->offs);
   memset(s, 0, sizeof *s);
+}
+
+/* Free the block *p when its capacity *cap exceeds keep. */
+static void drop_large(void **p, size_t *cap, size_t keep) {
+  if (*cap <= keep) return;
+  free(*p);
+  *p = NULL;
+  *cap = 0;
+}
+
+/* Done with a scratch: see json_internal.h. A shared scratch that was
+ * replaced meanwhile keeps its blocks until its __gc. */
+void arazzo_json_scratch_free(json_scratch *s) {
+  if (!s->shared) {
+    scratch_release(s);
+    return;
+  }
+  drop_large((void **)&s->buf, &s->cap, KEEP_BYTES);
+  drop_large(&s->frames, &s->fcap, KEEP_ITEMS);
+  drop_large(&s->dframes, &s->dfcap, KEEP_ITEMS);
+  drop_large((void **)&s->keys, &s->kcap, KEEP_ITEMS);
+  drop_large((void **)&s->offs, &s->ocap, KEEP_ITEMS);
+  s->len = s->nkeys = 0;
+  s->busy = 0;
 }
 
 /* __gc / __close of the scratch userdata. [-0,+0] */
 static int scratch_gc(lua_State *L) {
-  arazzo_json_scratch_free((json_scratch *)luaL_checkudata(L, 1, JSON_SCRATCH_MT));
+  scratch_release((json_scratch *)luaL_checkudata(L, 1, JSON_SCRATCH_MT));
   return 0;
 }
 
-/* Push a new, empty scratch userdata and return it. Its metatable is created
- * on first use, so C callers work whatever order modules were opened in.
- * [-0,+1], raises memory errors only. */
-json_scratch *arazzo_json_scratch_new(lua_State *L) {
+/* Push a new, released scratch userdata with its metatable. [-0,+1] */
+static json_scratch *scratch_push_new(lua_State *L) {
   json_scratch *s = (json_scratch *)lua_newuserdata(L, sizeof *s);
   memset(s, 0, sizeof *s);
   if (luaL_newmetatable(L, JSON_SCRATCH_MT)) {
@@ -61,6 +93,25 @@ json_scratch *arazzo_json_scratch_new(lua_State *L) {
 #endif
   }
   lua_setmetatable(L, -2);
+  return s;
+}
+
+/* Push a scratch and return it: see json_internal.h. */
+json_scratch *arazzo_json_scratch_new(lua_State *L) {
+  json_scratch *s;
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &scratch_key);
+  s = (json_scratch *)lua_touserdata(L, -1);
+  if (s != NULL && !s->busy) {
+    s->busy = 1;
+    return s;
+  }
+  /* none yet, or one left busy by a raised error (or still in use: its
+   * user keeps it anchored and frees it as usual): a new one takes over */
+  lua_pop(L, 1);
+  s = scratch_push_new(L);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &scratch_key);
+  s->shared = s->busy = 1;
   return s;
 }
 
@@ -79,6 +130,127 @@ void arazzo_json_grow(lua_State *L, void **p, size_t *cap, size_t need, size_t s
   if (np == NULL) luaL_error(L, "json: not enough memory");
   *p = np;
   *cap = ncap;
+}
+
+/* ---- decoder: numbers (json_decode.c calls arazzo_json_dec_number) -------
+ * Here only to keep json_decode.c near 500 lines; meant for a file of its
+ * own (src/json_number.c) once CMakeLists.txt lists one. */
+
+/* Convert the number text [num, num+len) with strtod, independent of the
+ * C locale: '.' is replaced by the locale's decimal point first. */
+static double dec_strtod(dec *d, const unsigned char *num, size_t len) {
+  const char *dp = localeconv()->decimal_point;
+  size_t dplen = (dp && *dp) ? strlen(dp) : 1, i;
+  d->s->len = 0;
+  for (i = 0; i < len; i++) {
+    if (num[i] == '.' && dp && *dp) json_put(d->L, d->s, dp, dplen);
+    else json_putc(d->L, d->s, (char)num[i]);
+  }
+  json_putc(d->L, d->s, '\0');
+  return strtod(d->s->buf, NULL);
+}
+
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+typedef struct {
+  unsigned long long mant; /* significant digits, while they fit */
+  int sig;                 /* significant digits seen (capped) */
+  long frac;               /* digits after the point that scale mant */
+  long exp;                /* explicit exponent */
+  int integral, neg;
+  int capped;              /* frac or exp hit its cap: only strtod is exact */
+} num_parts;
+
+#define NUM_CAP 100000000L
+
+/* Scan digits at *pp into n (frac: after the decimal point). Returns the
+ * number of digits. */
+static size_t scan_digits(const unsigned char **pp, const unsigned char *e, num_parts *n, int frac) {
+  const unsigned char *p = *pp;
+  while (p < e && *p >= '0' && *p <= '9') {
+    if (n->sig > 0 || *p != '0') {
+      if (n->sig < 19) n->mant = n->mant * 10 + (unsigned)(*p - '0');
+      if (n->sig < 1000) n->sig++;
+      if (frac && n->sig <= 19) n->frac++;
+    } else if (frac) {
+      if (n->frac < NUM_CAP) n->frac++; /* leading zeros after the point scale too */
+      else n->capped = 1;
+    }
+    p++;
+  }
+  frac = (int)(p - *pp);
+  *pp = p;
+  return (size_t)frac;
+}
+
+/* Check the grammar of the number at d->p and fill n; d->p moves past it. */
+static int dec_number_scan(dec *d, num_parts *n) {
+  const unsigned char *p = d->p, *e = d->end;
+  memset(n, 0, sizeof *n);
+  n->integral = 1;
+  if (*p == '-') {
+    n->neg = 1;
+    if (++p < e && *p == 'I') return json_dec_fail(d, d->p, "Infinity is not valid JSON", 0);
+    if (p == e || *p < '0' || *p > '9') return json_dec_fail(d, p, "expected a digit after '-'", 1);
+  }
+  if (*p == '0' && p + 1 < e && p[1] >= '0' && p[1] <= '9')
+    return json_dec_fail(d, p, "leading zeros are not allowed", 0);
+  scan_digits(&p, e, n, 0);
+  if (p < e && *p == '.') {
+    n->integral = 0;
+    p++;
+    if (scan_digits(&p, e, n, 1) == 0) return json_dec_fail(d, p, "expected a digit after '.'", 1);
+  }
+  if (p < e && (*p == 'e' || *p == 'E')) {
+    int eneg = 0;
+    n->integral = 0;
+    if (++p < e && (*p == '+' || *p == '-')) eneg = *p++ == '-';
+    if (p == e || *p < '0' || *p > '9') return json_dec_fail(d, p, "expected a digit in the exponent", 1);
+    while (p < e && *p >= '0' && *p <= '9') {
+      if (n->exp < NUM_CAP) n->exp = n->exp * 10 + (*p - '0');
+      else n->capped = 1;
+      p++;
+    }
+    if (eneg) n->exp = -n->exp;
+  }
+  d->p = p;
+  return 0;
+}
+
+/* Parse the number at d->p and push it: an int64 when integral and in range
+ * (Lua 5.4), else the correctly rounded double (exact fast path for short
+ * mantissas and small exponents, strtod otherwise). Overflow to infinity is
+ * an error. [-0,+1] or -1; a selecting pass pushes nothing. */
+int arazzo_json_dec_number(dec *d) {
+  const unsigned char *num = d->p;
+  num_parts n;
+  double v;
+  long e10;
+  if (dec_number_scan(d, &n)) return -1;
+  if (n.integral && n.sig <= 19 && n.mant <= (n.neg ? 0x8000000000000000ULL : 0x7fffffffffffffffULL)) {
+    if (!d->build) return 0;
+#if LUA_VERSION_NUM >= 503 && !defined(LUAJIT_VERSION)
+    if (n.neg) lua_pushinteger(d->L, n.mant == 0x8000000000000000ULL ? LUA_MININTEGER : -(lua_Integer)n.mant);
+    else lua_pushinteger(d->L, (lua_Integer)n.mant);
+#else
+    lua_pushnumber(d->L, (n.neg && n.mant) ? -(lua_Number)n.mant : (lua_Number)n.mant); /* "-0" is 0 */
+#endif
+    return 0;
+  }
+  e10 = n.exp - n.frac;
+  if (!n.capped && n.sig <= 19 && n.mant <= (1ULL << 53) && e10 >= -22 && e10 <= 22) {
+    if (!d->build) return 0;
+    v = (double)n.mant;
+    v = e10 < 0 ? v / pow10_exact[-e10] : v * pow10_exact[e10];
+    if (n.neg) v = -v;
+  } else {
+    v = dec_strtod(d, num, (size_t)(d->p - num));
+    if (v == HUGE_VAL || v == -HUGE_VAL) return json_dec_fail(d, num, "number out of range", 0);
+  }
+  if (d->build) lua_pushnumber(d->L, (lua_Number)v);
+  return 0;
 }
 
 /* ---- Lua API: encode ----------------------------------------------------- */
@@ -170,8 +342,9 @@ static void describe_found(const unsigned char *p, const unsigned char *e, char 
   }
 }
 
-/* Check json_decode's options table at arg and fill d; raises. */
-static void dec_opts(lua_State *L, int arg, dec *d) {
+/* Check json_decode's options table at arg and fill d; *ptr (length *plen)
+ * gets opts.pointer, a string held by the table. Raises. */
+static void dec_opts(lua_State *L, int arg, dec *d, const char **ptr, size_t *plen) {
   if (lua_isnoneornil(L, arg)) return;
   luaL_checktype(L, arg, LUA_TTABLE);
   lua_pushnil(L);
@@ -182,6 +355,9 @@ static void dec_opts(lua_State *L, int arg, dec *d) {
     } else if (strcmp(k, "order") == 0) {
       if (lua_type(L, -1) != LUA_TBOOLEAN) luaL_argerror(L, arg, "order must be a boolean");
       d->order = lua_toboolean(L, -1);
+    } else if (strcmp(k, "pointer") == 0) {
+      if (lua_type(L, -1) != LUA_TSTRING) luaL_argerror(L, arg, "pointer must be a string");
+      *ptr = lua_tolstring(L, -1, plen);
     } else {
       luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s'", lua_type(L, -2) == LUA_TSTRING ? k : "?"));
     }
@@ -189,34 +365,94 @@ static void dec_opts(lua_State *L, int arg, dec *d) {
   }
 }
 
-/* core.json_decode(text [, opts]) -> value | nil, "json:<line>:<col>:
- * <message>", "json". opts.order (default true), opts.max_depth (1000). */
-static int l_json_decode(lua_State *L) {
-  size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
-  dec d;
+/* The RFC 6901 array index that token s[0..n) spells ("0" or [1-9][0-9]*,
+ * at most 18 digits), else -1. */
+static lua_Integer token_index(const char *s, size_t n) {
+  lua_Integer v = 0;
+  size_t i;
+  if (n == 0 || n > 18 || (n > 1 && s[0] == '0')) return -1;
+  for (i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+/* Split the RFC 6901 pointer p[0..len) into decoded tokens, kept in a new
+ * userdata (the token array, then their bytes); sets *ntok and returns the
+ * array. Raises an argument error (arg) on a malformed pointer. [-0,+1] */
+static arazzo_json_token *pointer_tokens(lua_State *L, int arg, const char *p, size_t len, size_t *ntok) {
+  size_t n = 0, i, k;
+  arazzo_json_token *t;
+  char *w;
+  if (len > 0 && p[0] != '/') luaL_argerror(L, arg, "pointer must be empty or start with '/'");
+  for (i = 0; i < len; i++) {
+    if (p[i] == '/') n++;
+    else if (p[i] == '~' && (i + 1 == len || (p[i + 1] != '0' && p[i + 1] != '1')))
+      luaL_argerror(L, arg, "'~' in a pointer must be followed by '0' or '1'");
+  }
+  if (n > ((size_t)-1 - len - 1) / sizeof *t) luaL_error(L, "json: not enough memory");
+  t = (arazzo_json_token *)lua_newuserdata(L, n * sizeof *t + len + 1);
+  w = (char *)(t + n);
+  for (i = 0, k = 0; k < n; k++) {
+    t[k].s = w;
+    for (i++; i < len && p[i] != '/'; i++) {
+      if (p[i] == '~') *w++ = p[++i] == '0' ? '~' : '/';
+      else *w++ = p[i];
+    }
+    t[k].len = (size_t)(w - t[k].s);
+    t[k].index = token_index(t[k].s, t[k].len);
+  }
+  *ntok = n;
+  return t;
+}
+
+/* Push nil, "json:<line>:<col>: <message>", "json" for the failed decode
+ * d of s[0..len). Returns 3. */
+static int push_dec_error(lua_State *L, const dec *d, const char *s, size_t len) {
   unsigned long line, col;
   char found[32], msg[160], full[200];
-  memset(&d, 0, sizeof d);
-  d.max_depth = JSON_DEFAULT_DEPTH;
-  d.order = 1;
-  dec_opts(L, 2, &d);
-  lua_settop(L, 2);
-  if (arazzo_json_decode_run(L, &d, s, len)) return 1;
-  line_col((const unsigned char *)s, len, d.errpos, &line, &col);
-  if (d.code == DEC_DEPTH) {
-    snprintf(msg, sizeof msg, "nesting deeper than %lu", (unsigned long)d.max_depth);
-  } else if (d.found) {
-    describe_found((const unsigned char *)s + d.errpos, (const unsigned char *)s + len, found, sizeof found);
-    snprintf(msg, sizeof msg, "unexpected %s, %s", found, d.msg);
+  line_col((const unsigned char *)s, len, d->errpos, &line, &col);
+  if (d->code == DEC_DEPTH) {
+    snprintf(msg, sizeof msg, "nesting deeper than %lu", (unsigned long)d->max_depth);
+  } else if (d->found) {
+    describe_found((const unsigned char *)s + d->errpos, (const unsigned char *)s + len, found, sizeof found);
+    snprintf(msg, sizeof msg, "unexpected %s, %s", found, d->msg);
   } else {
-    snprintf(msg, sizeof msg, "%s", d.msg);
+    snprintf(msg, sizeof msg, "%s", d->msg);
   }
   snprintf(full, sizeof full, "json:%lu:%lu: %s", line, col, msg);
   lua_pushnil(L);
   lua_pushstring(L, full);
   lua_pushliteral(L, "json");
   return 3;
+}
+
+/* core.json_decode(text [, opts]) -> value | nil, "json:<line>:<col>:
+ * <message>", "json". opts.order (default true), opts.max_depth (1000),
+ * opts.pointer (RFC 6901 text): the value is then only the node the
+ * pointer selects, nil when it selects nothing, as pointer_get would give
+ * on the whole decoded value; the whole text is still checked. Raises on
+ * bad options and on a malformed pointer. */
+static int l_json_decode(lua_State *L) {
+  size_t len, plen = 0, ntok, used;
+  const char *s = luaL_checklstring(L, 1, &len), *ptr = NULL;
+  arazzo_json_token *toks;
+  dec d;
+  memset(&d, 0, sizeof d);
+  d.max_depth = JSON_DEFAULT_DEPTH;
+  d.order = 1;
+  dec_opts(L, 2, &d, &ptr, &plen);
+  lua_settop(L, 2);
+  if (ptr == NULL) {
+    if (arazzo_json_decode_run(L, &d, s, len)) return 1;
+    return push_dec_error(L, &d, s, len);
+  }
+  toks = pointer_tokens(L, 2, ptr, plen, &ntok);
+  lua_replace(L, 2); /* the tokens keep their own bytes: same stack depth as a plain decode */
+  if (!arazzo_json_decode_at_run(L, &d, s, len, toks, ntok, &used)) return push_dec_error(L, &d, s, len);
+  if (used < ntok) lua_pushnil(L);
+  return 1;
 }
 
 /* core._json_encode_buffer(prefix, value [, suffix]) -> prefix..json..suffix
@@ -255,10 +491,54 @@ static int l_decode_raw(lua_State *L) {
   return 3;
 }
 
+/* core._json_decode_at(text, tokens) -> node, used | nil, message, offset.
+ * Test hook for arazzo_json_decode_at: tokens is a sequence of decoded
+ * token strings (their array indexes are computed as the compiler does). */
+static int l_decode_at_raw(lua_State *L) {
+  size_t len, n, i, used, pos;
+  const char *s = luaL_checklstring(L, 1, &len), *msg;
+  arazzo_json_token *t;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  n = (size_t)lua_rawlen(L, 2);
+  if (n > ((size_t)-1) / sizeof *t) luaL_error(L, "json: not enough memory");
+  t = (arazzo_json_token *)lua_newuserdata(L, n * sizeof *t + 1);
+  for (i = 0; i < n; i++) {
+    lua_rawgeti(L, 2, (lua_Integer)i + 1);
+    if (lua_type(L, -1) != LUA_TSTRING) luaL_argerror(L, 2, "tokens must be strings");
+    t[i].s = lua_tolstring(L, -1, &t[i].len); /* held by the tokens table */
+    t[i].index = token_index(t[i].s, t[i].len);
+    lua_pop(L, 1);
+  }
+  if (arazzo_json_decode_at(L, s, len, t, n, &used, &msg, &pos)) {
+    lua_pushinteger(L, (lua_Integer)used);
+    return 2;
+  }
+  lua_pushnil(L);
+  lua_pushstring(L, msg);
+  lua_pushinteger(L, (lua_Integer)pos);
+  return 3;
+}
+
+/* core._json_scratch(op) -> lightuserdata | nil. Test hook for the shared
+ * scratch: "peek" gives the current one (nil before the first run); "take"
+ * hands it out and never gives it back, as a raised error would. */
+static int l_scratch(lua_State *L) {
+  const char *op = luaL_checkstring(L, 1);
+  if (strcmp(op, "take") == 0) arazzo_json_scratch_new(L);
+  else if (strcmp(op, "peek") == 0) lua_rawgetp(L, LUA_REGISTRYINDEX, &scratch_key);
+  else return luaL_argerror(L, 1, "expected 'peek' or 'take'");
+  if (lua_isnil(L, -1)) return 1;
+  lua_pushlightuserdata(L, lua_touserdata(L, -1));
+  return 1;
+}
+
 static const luaL_Reg json_funcs[] = {{"json_encode", l_json_encode},
                                       {"json_decode", l_json_decode},
                                       {"_json_encode_buffer", l_encode_buffer},
                                       {"_json_decode_raw", l_decode_raw},
+                                      {"_json_decode_at", l_decode_at_raw},
+                                      {"_json_scratch", l_scratch},
                                       {NULL, NULL}};
 
 void arazzo_json_open(lua_State *L) { luaL_setfuncs(L, json_funcs, 0); }

@@ -1,10 +1,11 @@
 /* json_decode.c: the strict RFC 8259 JSON decoder: exact integers, marked arrays, key order.
  * Licence: MIT (see LICENSE).
  *
- * Iterative over an explicit frame stack (see json_internal.h). */
-#include <locale.h>
-#include <math.h>
-#include <stdlib.h>
+ * Iterative over an explicit frame stack (see json_internal.h). The same
+ * parser also runs as a selecting pass (d->build == 0: check everything,
+ * push nothing, note where the nodes a JSON pointer selects start), which
+ * arazzo_json_decode_at_run follows with a building pass over that node
+ * only; sharing the code keeps the errors identical. */
 #include <string.h>
 
 #include "json_internal.h"
@@ -21,16 +22,7 @@ typedef struct {
                         the size a sibling is created with (kept on pop) */
 } dec_frame;
 
-#define DEC_TOP(d) (((dec_frame *)(d)->s->frames)[(d)->depth - 1])
-
-/* Record a syntax error at p; returns -1. */
-static int dec_fail(dec *d, const unsigned char *p, const char *msg, int found) {
-  d->code = DEC_SYNTAX;
-  d->errpos = (size_t)(p - d->start);
-  d->msg = msg;
-  d->found = found;
-  return -1;
-}
+#define DEC_TOP(d) (((dec_frame *)(d)->s->dframes)[(d)->depth - 1])
 
 static void skip_ws(dec *d) {
   const unsigned char *p = d->p, *e = d->end;
@@ -52,7 +44,7 @@ static int dec_hex4(dec *d, const unsigned char *p, unsigned *cp) {
   *cp = 0;
   for (i = 2; i < 6; i++) {
     if (p + i >= d->end || (v = hexval(p[i])) < 0)
-      return dec_fail(d, p + i, "expected 4 hex digits after \\u", 1);
+      return json_dec_fail(d, p + i, "expected 4 hex digits after \\u", 1);
     *cp = *cp * 16 + (unsigned)v;
   }
   return 0;
@@ -87,7 +79,7 @@ static void put_utf8(lua_State *L, json_scratch *s, unsigned cp) {
 static int dec_escape(dec *d, const unsigned char **pp, const unsigned char *q) {
   const unsigned char *p = *pp;
   unsigned cp, lo;
-  if (p + 1 >= d->end) return dec_fail(d, q, "unterminated string", 0);
+  if (p + 1 >= d->end) return json_dec_fail(d, q, "unterminated string", 0);
   switch (p[1]) {
   case '"': case '\\': case '/': json_putc(d->L, d->s, (char)p[1]); break;
   case 'b': json_putc(d->L, d->s, '\b'); break;
@@ -97,12 +89,12 @@ static int dec_escape(dec *d, const unsigned char **pp, const unsigned char *q) 
   case 't': json_putc(d->L, d->s, '\t'); break;
   case 'u':
     if (dec_hex4(d, p, &cp)) return -1;
-    if (cp >= 0xdc00 && cp <= 0xdfff) return dec_fail(d, p, "unpaired UTF-16 surrogate in \\u escape", 0);
+    if (cp >= 0xdc00 && cp <= 0xdfff) return json_dec_fail(d, p, "unpaired UTF-16 surrogate in \\u escape", 0);
     if (cp >= 0xd800 && cp <= 0xdbff) {
       if (p + 7 >= d->end || p[6] != '\\' || p[7] != 'u')
-        return dec_fail(d, p, "unpaired UTF-16 surrogate in \\u escape", 0);
+        return json_dec_fail(d, p, "unpaired UTF-16 surrogate in \\u escape", 0);
       if (dec_hex4(d, p + 6, &lo)) return -1;
-      if (lo < 0xdc00 || lo > 0xdfff) return dec_fail(d, p, "unpaired UTF-16 surrogate in \\u escape", 0);
+      if (lo < 0xdc00 || lo > 0xdfff) return json_dec_fail(d, p, "unpaired UTF-16 surrogate in \\u escape", 0);
       cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
       p += 6;
     }
@@ -110,28 +102,28 @@ static int dec_escape(dec *d, const unsigned char **pp, const unsigned char *q) 
     p += 4;
     break;
   default:
-    return dec_fail(d, p + 1, "expected one of \" \\ / b f n r t u after '\\'", 1);
+    return json_dec_fail(d, p + 1, "expected one of \" \\ / b f n r t u after '\\'", 1);
   }
   *pp = p + 2;
   return 0;
 }
 
-/* Parse the string at d->p (its opening quote) and push it. Runs without
- * escapes are pushed straight from the input; once an escape is seen the
- * text is assembled in the scratch buffer. [-0,+1] or -1 with nothing. */
-static int dec_string(dec *d) {
+/* Parse the string at d->p (its opening quote) into *out, *n: a slice of
+ * the input when it has no escapes, else the text as assembled in the
+ * scratch buffer (valid until the next scratch write). [-0,+0] or -1 */
+static int dec_string_scan(dec *d, const char **out, size_t *n) {
   const unsigned char *q = d->p, *p = q + 1, *e = d->end, *run = p;
   int copied = 0;
   for (;;) {
-    size_t n;
-    while (p < e && arazzo_json_byte_class[*p] == 0) p++;
-    if (p == e) return dec_fail(d, q, "unterminated string", 0);
+    size_t k;
+    p = json_skip_plain(p, e);
+    if (p == e) return json_dec_fail(d, q, "unterminated string", 0);
     if (*p >= 0x80) {
-      if ((n = json_utf8_len(p, (size_t)(e - p))) == 0) return dec_fail(d, p, "invalid UTF-8 in string", 0);
-      p += n;
+      if ((k = json_utf8_len(p, (size_t)(e - p))) == 0) return json_dec_fail(d, p, "invalid UTF-8 in string", 0);
+      p += k;
       continue;
     }
-    if (*p < 0x20) return dec_fail(d, p, "control characters in strings must be escaped", 1);
+    if (*p < 0x20) return json_dec_fail(d, p, "control characters in strings must be escaped", 1);
     if (*p == '"') break;
     if (!copied) d->s->len = 0;
     copied = 1;
@@ -141,126 +133,23 @@ static int dec_string(dec *d) {
   }
   if (copied) {
     json_put(d->L, d->s, (const char *)run, (size_t)(p - run));
-    lua_pushlstring(d->L, d->s->buf, d->s->len);
+    *out = d->s->buf;
+    *n = d->s->len;
   } else {
-    lua_pushlstring(d->L, (const char *)run, (size_t)(p - run));
+    *out = (const char *)run;
+    *n = (size_t)(p - run);
   }
   d->p = p + 1;
   return 0;
 }
 
-/* Convert the number text [num, num+len) with strtod, independent of the
- * C locale: '.' is replaced by the locale's decimal point first. */
-static double dec_strtod(dec *d, const unsigned char *num, size_t len) {
-  const char *dp = localeconv()->decimal_point;
-  size_t dplen = (dp && *dp) ? strlen(dp) : 1, i;
-  d->s->len = 0;
-  for (i = 0; i < len; i++) {
-    if (num[i] == '.' && dp && *dp) json_put(d->L, d->s, dp, dplen);
-    else json_putc(d->L, d->s, (char)num[i]);
-  }
-  json_putc(d->L, d->s, '\0');
-  return strtod(d->s->buf, NULL);
-}
-
-static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
-typedef struct {
-  unsigned long long mant; /* significant digits, while they fit */
-  int sig;                 /* significant digits seen (capped) */
-  long frac;               /* digits after the point that scale mant */
-  long exp;                /* explicit exponent */
-  int integral, neg;
-  int capped;              /* frac or exp hit its cap: only strtod is exact */
-} num_parts;
-
-#define NUM_CAP 100000000L
-
-/* Scan digits at *pp into n (frac: after the decimal point). Returns the
- * number of digits. */
-static size_t scan_digits(const unsigned char **pp, const unsigned char *e, num_parts *n, int frac) {
-  const unsigned char *p = *pp;
-  while (p < e && *p >= '0' && *p <= '9') {
-    if (n->sig > 0 || *p != '0') {
-      if (n->sig < 19) n->mant = n->mant * 10 + (unsigned)(*p - '0');
-      if (n->sig < 1000) n->sig++;
-      if (frac && n->sig <= 19) n->frac++;
-    } else if (frac) {
-      if (n->frac < NUM_CAP) n->frac++; /* leading zeros after the point scale too */
-      else n->capped = 1;
-    }
-    p++;
-  }
-  frac = (int)(p - *pp);
-  *pp = p;
-  return (size_t)frac;
-}
-
-/* Check the grammar of the number at d->p and fill n; d->p moves past it. */
-static int dec_number_scan(dec *d, num_parts *n) {
-  const unsigned char *p = d->p, *e = d->end;
-  memset(n, 0, sizeof *n);
-  n->integral = 1;
-  if (*p == '-') {
-    n->neg = 1;
-    if (++p < e && *p == 'I') return dec_fail(d, d->p, "Infinity is not valid JSON", 0);
-    if (p == e || *p < '0' || *p > '9') return dec_fail(d, p, "expected a digit after '-'", 1);
-  }
-  if (*p == '0' && p + 1 < e && p[1] >= '0' && p[1] <= '9')
-    return dec_fail(d, p, "leading zeros are not allowed", 0);
-  scan_digits(&p, e, n, 0);
-  if (p < e && *p == '.') {
-    n->integral = 0;
-    p++;
-    if (scan_digits(&p, e, n, 1) == 0) return dec_fail(d, p, "expected a digit after '.'", 1);
-  }
-  if (p < e && (*p == 'e' || *p == 'E')) {
-    int eneg = 0;
-    n->integral = 0;
-    if (++p < e && (*p == '+' || *p == '-')) eneg = *p++ == '-';
-    if (p == e || *p < '0' || *p > '9') return dec_fail(d, p, "expected a digit in the exponent", 1);
-    while (p < e && *p >= '0' && *p <= '9') {
-      if (n->exp < NUM_CAP) n->exp = n->exp * 10 + (*p - '0');
-      else n->capped = 1;
-      p++;
-    }
-    if (eneg) n->exp = -n->exp;
-  }
-  d->p = p;
-  return 0;
-}
-
-/* Parse the number at d->p and push it: an int64 when integral and in range
- * (Lua 5.4), else the correctly rounded double (exact fast path for short
- * mantissas and small exponents, strtod otherwise). Overflow to infinity is
- * an error. [-0,+1] or -1 */
-static int dec_number(dec *d) {
-  const unsigned char *num = d->p;
-  num_parts n;
-  double v;
-  long e10;
-  if (dec_number_scan(d, &n)) return -1;
-  if (n.integral && n.sig <= 19 && n.mant <= (n.neg ? 0x8000000000000000ULL : 0x7fffffffffffffffULL)) {
-#if LUA_VERSION_NUM >= 503 && !defined(LUAJIT_VERSION)
-    if (n.neg) lua_pushinteger(d->L, n.mant == 0x8000000000000000ULL ? LUA_MININTEGER : -(lua_Integer)n.mant);
-    else lua_pushinteger(d->L, (lua_Integer)n.mant);
-#else
-    lua_pushnumber(d->L, (n.neg && n.mant) ? -(lua_Number)n.mant : (lua_Number)n.mant); /* "-0" is 0 */
-#endif
-    return 0;
-  }
-  e10 = n.exp - n.frac;
-  if (!n.capped && n.sig <= 19 && n.mant <= (1ULL << 53) && e10 >= -22 && e10 <= 22) {
-    v = (double)n.mant;
-    v = e10 < 0 ? v / pow10_exact[-e10] : v * pow10_exact[e10];
-    if (n.neg) v = -v;
-  } else {
-    v = dec_strtod(d, num, (size_t)(d->p - num));
-    if (v == HUGE_VAL || v == -HUGE_VAL) return dec_fail(d, num, "number out of range", 0);
-  }
-  lua_pushnumber(d->L, (lua_Number)v);
+/* Parse the string at d->p and push it (selecting pass: only check it).
+ * [-0,+1|0] or -1 */
+static int dec_string(dec *d) {
+  const char *t;
+  size_t n;
+  if (dec_string_scan(d, &t, &n)) return -1;
+  if (d->build) lua_pushlstring(d->L, t, n);
   return 0;
 }
 
@@ -271,10 +160,27 @@ static int dec_literal(dec *d) {
                                      "invalid literal, expected null"};
   int w = *d->p == 't' ? 0 : *d->p == 'f' ? 1 : 2;
   size_t n = strlen(words[w]);
-  if ((size_t)(d->end - d->p) < n || memcmp(d->p, words[w], n) != 0) return dec_fail(d, d->p, msgs[w], 0);
-  if (w == 2) arazzo_push_null(d->L);
-  else lua_pushboolean(d->L, w == 0);
+  if ((size_t)(d->end - d->p) < n || memcmp(d->p, words[w], n) != 0) return json_dec_fail(d, d->p, msgs[w], 0);
+  if (d->build) {
+    if (w == 2) arazzo_push_null(d->L);
+    else lua_pushboolean(d->L, w == 0);
+  }
   d->p += n;
+  return 0;
+}
+
+/* Selecting pass: parse the key at d->p and note whether it is the next
+ * token, when the object is on the selected path. -1 on error. */
+static int dec_key_select(dec *d) {
+  const char *k;
+  size_t n;
+  const arazzo_json_token *t;
+  if (dec_string_scan(d, &k, &n)) return -1;
+  d->keymatch = 0;
+  if (d->depth == d->path && d->path <= d->ntok) {
+    t = &d->toks[d->path - 1];
+    d->keymatch = t->len == n && (n == 0 || memcmp(t->s, k, n) == 0);
+  }
   return 0;
 }
 
@@ -282,13 +188,17 @@ static int dec_literal(dec *d) {
  * pushed. Creates the object's key list first when order is recorded. */
 static int dec_key(dec *d) {
   dec_frame *f = &DEC_TOP(d);
-  if (d->order && f->lidx == 0) {
-    lua_createtable(d->L, f->hint, 0);
-    f->lidx = lua_gettop(d->L);
+  if (!d->build) {
+    if (dec_key_select(d)) return -1;
+  } else {
+    if (d->order && f->lidx == 0) {
+      lua_createtable(d->L, f->hint, 0);
+      f->lidx = lua_gettop(d->L);
+    }
+    if (dec_string(d)) return -1;
   }
-  if (dec_string(d)) return -1;
   skip_ws(d);
-  if (d->p == d->end || *d->p != ':') return dec_fail(d, d->p, "expected ':'", 1);
+  if (d->p == d->end || *d->p != ':') return json_dec_fail(d, d->p, "expected ':'", 1);
   d->p++;
   return 0;
 }
@@ -297,9 +207,42 @@ static int dec_key(dec *d) {
  * order) is left on top as a complete value. */
 static void dec_close(dec *d) {
   dec_frame *f = &DEC_TOP(d);
+  if (!d->build) {
+    d->vslots -= f->is_object ? 2 + (d->order != 0) : 1;
+    if (d->depth == d->path) d->path--;
+  }
   if (f->lidx) arazzo_set_order(d->L, f->tidx);
   f->hint = f->members < JSON_MAX_HINT ? f->members : JSON_MAX_HINT;
   d->depth--;
+}
+
+/* Whether the Lua stack has room for one more level: 8 free slots above
+ * what a building pass holds. A selecting pass asks for as many slots as
+ * the building pass would need at this point, so both fail alike. */
+static int dec_room(dec *d) {
+  if (d->build) return lua_checkstack(d->L, 8);
+  if (d->vslots + 8 <= d->vhigh) return 1;
+  if (d->vslots + 8 > 0x7fffffff || !lua_checkstack(d->L, (int)(d->vslots + 8))) return 0;
+  d->vhigh = d->vslots + 8;
+  return 1;
+}
+
+/* Selecting pass, at the start of a value: when it is the member that the
+ * next token names in the innermost frame on the path (or the root), note
+ * its offset as cand[depth] and forget deeper ones (a later duplicate key
+ * replaces an earlier one, subtree and all). */
+static void dec_select(dec *d) {
+  size_t k = d->depth;
+  int match;
+  if (k == 0) match = 1;
+  else if (k != d->path || k > d->ntok) match = 0;
+  else if (DEC_TOP(d).is_object) match = d->keymatch;
+  else match = d->toks[k - 1].index == DEC_TOP(d).count;
+  d->pending = match;
+  if (match) {
+    d->cand[k] = (size_t)(d->p - d->start);
+    d->ncand = k + 1;
+  }
 }
 
 /* Open an array or object at d->p. Returns 0 when it closed at once (the
@@ -309,23 +252,32 @@ static int dec_open(dec *d) {
   dec_frame f;
   int is_object = *d->p == '{';
   if (d->depth >= d->max_depth) {
-    dec_fail(d, d->p, "nesting too deep", 0);
+    json_dec_fail(d, d->p, "nesting too deep", 0);
     d->code = DEC_DEPTH;
     return -1;
   }
   /* a level holds table, key list, key, value, plus 2 temporaries */
-  if (!lua_checkstack(L, 8)) return dec_fail(d, d->p, "nesting too deep for the Lua stack", 0);
-  if (d->depth == d->s->fcap) arazzo_json_grow(L, &d->s->frames, &d->s->fcap, d->depth + 1, sizeof f);
-  if (d->depth == d->hinted) ((dec_frame *)d->s->frames)[d->hinted++].hint = 0;
-  f.hint = ((dec_frame *)d->s->frames)[d->depth].hint;
-  lua_createtable(L, is_object ? 0 : f.hint, is_object ? f.hint : 0);
-  if (!is_object) arazzo_mark_array(L, -1);
-  f.tidx = lua_gettop(L);
+  if (!dec_room(d)) return json_dec_fail(d, d->p, "nesting too deep for the Lua stack", 0);
+  if (d->depth == d->s->dfcap) arazzo_json_grow(L, &d->s->dframes, &d->s->dfcap, d->depth + 1, sizeof f);
+  if (d->depth == d->hinted) ((dec_frame *)d->s->dframes)[d->hinted++].hint = 0;
+  f.hint = ((dec_frame *)d->s->dframes)[d->depth].hint;
+  f.tidx = 0;
+  if (d->build) {
+    lua_createtable(L, is_object ? 0 : f.hint, is_object ? f.hint : 0);
+    if (!is_object) arazzo_mark_array(L, -1);
+    f.tidx = lua_gettop(L);
+  } else {
+    d->vslots += is_object ? 2 + (d->order != 0) : 1;
+    if (d->pending) { /* this container is the node cand[depth] */
+      d->path++;
+      d->pending = 0;
+    }
+  }
   f.lidx = 0;
   f.is_object = is_object;
   f.count = 0;
   f.members = 0;
-  ((dec_frame *)d->s->frames)[d->depth++] = f;
+  ((dec_frame *)d->s->dframes)[d->depth++] = f;
   d->p++;
   skip_ws(d);
   if (d->p < d->end && *d->p == (is_object ? '}' : ']')) {
@@ -334,7 +286,7 @@ static int dec_open(dec *d) {
     return 0;
   }
   if (!is_object) return 1;
-  if (d->p == d->end || *d->p != '"') return dec_fail(d, d->p, "expected a string key or '}'", 1);
+  if (d->p == d->end || *d->p != '"') return json_dec_fail(d, d->p, "expected a string key or '}'", 1);
   return dec_key(d) ? -1 : 1;
 }
 
@@ -342,19 +294,22 @@ static int dec_open(dec *d) {
  * dec_open). -1 on error. */
 static int dec_value(dec *d) {
   skip_ws(d);
-  if (d->p == d->end) return dec_fail(d, d->p, "expected a value", 1);
+  if (d->p == d->end) return json_dec_fail(d, d->p, "expected a value", 1);
+  if (!d->build) dec_select(d);
   switch (*d->p) {
   case '[': case '{': return dec_open(d);
   case '"': return dec_string(d);
   case 't': case 'f': case 'n': return dec_literal(d);
   case '-': case '0': case '1': case '2': case '3': case '4':
-  case '5': case '6': case '7': case '8': case '9': return dec_number(d);
+  case '5': case '6': case '7': case '8': case '9':
+    if (!d->build && json_quick_number(d)) return 0;
+    return arazzo_json_dec_number(d);
   default: break;
   }
-  if ((size_t)(d->end - d->p) >= 3 && memcmp(d->p, "NaN", 3) == 0) return dec_fail(d, d->p, "NaN is not valid JSON", 0);
+  if ((size_t)(d->end - d->p) >= 3 && memcmp(d->p, "NaN", 3) == 0) return json_dec_fail(d, d->p, "NaN is not valid JSON", 0);
   if ((size_t)(d->end - d->p) >= 8 && memcmp(d->p, "Infinity", 8) == 0)
-    return dec_fail(d, d->p, "Infinity is not valid JSON", 0);
-  return dec_fail(d, d->p, "expected a value", 1);
+    return json_dec_fail(d, d->p, "Infinity is not valid JSON", 0);
+  return json_dec_fail(d, d->p, "expected a value", 1);
 }
 
 /* Store the complete value on top into the innermost container (objects:
@@ -363,6 +318,10 @@ static void dec_store(dec *d) {
   lua_State *L = d->L;
   dec_frame *f = &DEC_TOP(d);
   if (f->members < JSON_MAX_HINT) f->members++;
+  if (!d->build) {
+    f->count++; /* array elements: the index of the next one */
+    return;
+  }
   if (!f->is_object) {
     lua_rawseti(L, f->tidx, ++f->count);
     return;
@@ -394,22 +353,18 @@ static int dec_after(dec *d) {
     return 0;
   }
   if (d->p == d->end || *d->p != ',')
-    return dec_fail(d, d->p, is_object ? "expected ',' or '}'" : "expected ',' or ']'", 1);
+    return json_dec_fail(d, d->p, is_object ? "expected ',' or '}'" : "expected ',' or ']'", 1);
   comma = d->p++;
   skip_ws(d);
   if (d->p < d->end && *d->p == close)
-    return dec_fail(d, comma, is_object ? "trailing comma before '}'" : "trailing comma before ']'", 0);
+    return json_dec_fail(d, comma, is_object ? "trailing comma before '}'" : "trailing comma before ']'", 0);
   if (!is_object) return 1;
-  if (d->p == d->end || *d->p != '"') return dec_fail(d, d->p, "expected a string key", 1);
+  if (d->p == d->end || *d->p != '"') return json_dec_fail(d, d->p, "expected a string key", 1);
   return dec_key(d) ? -1 : 1;
 }
 
-/* Decode s[0..len) with the settings in d. On success the value is on top
- * (returns 1, [-0,+1]); on failure nothing is left (returns 0, d->msg and
- * d->errpos set). Scratch memory is freed either way; raises memory errors
- * only (the scratch's __gc then frees). */
-int arazzo_json_decode_run(lua_State *L, dec *d, const char *s, size_t len) {
-  int base = lua_gettop(L), r;
+/* Push a scratch and point d at s[0..len), past a leading BOM. [-0,+1] */
+static void dec_start(lua_State *L, dec *d, const char *s, size_t len) {
   luaL_checkstack(L, 8, "json: stack overflow");
   d->L = L;
   d->s = arazzo_json_scratch_new(L);
@@ -417,15 +372,26 @@ int arazzo_json_decode_run(lua_State *L, dec *d, const char *s, size_t len) {
   d->p = d->start;
   d->end = d->start + len;
   if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) d->p += 3;
-  r = dec_value(d);
+}
+
+/* Parse the value at d->p up to its end, then (whole) require the end of
+ * the input. Returns >= 0, or -1 with the error recorded. */
+static int dec_drive(dec *d, int whole) {
+  int r = dec_value(d);
   while (r >= 0 && d->depth > 0) {
     if (r == 0) r = dec_after(d);
     else r = dec_value(d);
   }
-  if (r >= 0) {
+  if (r >= 0 && whole) {
     skip_ws(d);
-    if (d->p != d->end) r = dec_fail(d, d->p, "expected end of input", 1);
+    if (d->p != d->end) r = json_dec_fail(d, d->p, "expected end of input", 1);
   }
+  return r;
+}
+
+/* Free the scratch and leave the result: the value on top in place of the
+ * scratch at base + 1 (returns 1), or nothing (returns 0). */
+static int dec_finish(lua_State *L, dec *d, int base, int r) {
   arazzo_json_scratch_free(d->s);
   if (r < 0) {
     lua_settop(L, base);
@@ -434,6 +400,58 @@ int arazzo_json_decode_run(lua_State *L, dec *d, const char *s, size_t len) {
   lua_replace(L, base + 1);
   lua_settop(L, base + 1);
   return 1;
+}
+
+/* Decode s[0..len) with the settings in d. On success the value is on top
+ * (returns 1, [-0,+1]); on failure nothing is left (returns 0, d->msg and
+ * d->errpos set). Scratch memory is freed either way; raises memory errors
+ * only (the scratch's __gc then frees). */
+int arazzo_json_decode_run(lua_State *L, dec *d, const char *s, size_t len) {
+  int base = lua_gettop(L);
+  dec_start(L, d, s, len);
+  d->build = 1;
+  return dec_finish(L, d, base, dec_drive(d, 1));
+}
+
+/* Like arazzo_json_decode_run, but push only the node toks[0..ntok)
+ * select (see arazzo_json_decode_at in arazzo.h). A selecting pass checks
+ * the whole text and notes where the nodes along the pointer start; a
+ * building pass then parses only the node reached. */
+int arazzo_json_decode_at_run(lua_State *L, dec *d, const char *s, size_t len,
+                              const arazzo_json_token *toks, size_t ntok, size_t *used) {
+  int base = lua_gettop(L), r;
+  size_t local[JSON_AT_LOCAL], k;
+  unsigned char c;
+  if (ntok == 0) {
+    *used = 0;
+    return arazzo_json_decode_run(L, d, s, len);
+  }
+  dec_start(L, d, s, len);
+  d->cand = local;
+  if (ntok >= JSON_AT_LOCAL) {
+    if (ntok >= ((size_t)-1) / sizeof(size_t)) luaL_error(L, "json: not enough memory");
+    arazzo_json_grow(L, (void **)&d->s->offs, &d->s->ocap, ntok + 1, sizeof(size_t));
+    d->cand = d->s->offs;
+  }
+  d->build = 0;
+  d->toks = toks;
+  d->ntok = ntok;
+  d->path = d->ncand = d->vslots = d->vhigh = 0;
+  r = dec_drive(d, 1);
+  if (r >= 0) {
+    k = d->ncand - 1; /* the root always counts: ncand >= 1 */
+    *used = k;
+    c = d->start[d->cand[k]];
+    if (k < ntok && (c == '{' || c == '[')) {
+      lua_pushnil(L); /* that container lacks token k */
+    } else {
+      d->build = 1;
+      d->depth = 0;
+      d->p = d->start + d->cand[k];
+      r = dec_drive(d, 0); /* checked: only the Lua stack limit can stop it */
+    }
+  }
+  return dec_finish(L, d, base, r);
 }
 
 /* Decode s[0..len) with the defaults (max_depth 1000, key order recorded)
@@ -455,3 +473,17 @@ int arazzo_json_decode(lua_State *L, const char *s, size_t len, const char **msg
   return 0;
 }
 
+
+/* Decode only the node that toks[0..ntok) select in s[0..len), with the
+ * defaults of arazzo_json_decode; see arazzo.h. */
+int arazzo_json_decode_at(lua_State *L, const char *s, size_t len, const arazzo_json_token *toks, size_t ntok,
+                          size_t *used, const char **msg, size_t *errpos) {
+  dec d;
+  memset(&d, 0, sizeof d);
+  d.max_depth = JSON_DEFAULT_DEPTH;
+  d.order = 1;
+  if (arazzo_json_decode_at_run(L, &d, s, len, toks, ntok, used)) return 1;
+  *msg = d.msg;
+  *errpos = d.errpos;
+  return 0;
+}

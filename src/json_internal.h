@@ -10,13 +10,15 @@
  * scratch buffer, never in a luaL_Buffer, because traversal keeps values
  * above the buffer; a finished text is copied into a Lua string once.
  *
- * The byte writers (json_room, json_put, json_putc) and json_utf8_len are
- * static inline here, so each file keeps its own inlined copy as before the
- * split (no external symbol, hence no arazzo_ prefix): they sit in the hot
- * loops. Functions with external linkage are arazzo_json_<verb>. */
+ * The byte writers (json_room, json_put, json_putc), json_utf8_len and the
+ * decoder's json_skip_plain and json_quick_number are static inline here,
+ * so each file keeps its own inlined copy as before the split (no external
+ * symbol, hence no arazzo_ prefix): they sit in the hot loops. Functions
+ * with external linkage are arazzo_json_<verb>. */
 #ifndef ARAZZO_JSON_INTERNAL_H
 #define ARAZZO_JSON_INTERNAL_H
 
+#include <stdint.h>
 #include <string.h>
 
 #include "arazzo.h"
@@ -46,6 +48,40 @@ static inline size_t json_utf8_len(const unsigned char *p, size_t avail) {
   return n;
 }
 
+/* ---- decoder: plain string bytes, 8 at a time (json_decode.c) ---------- */
+
+#define SWAR_ONES 0x0101010101010101ULL
+#define SWAR_HIGH 0x8080808080808080ULL
+/* Nonzero when some byte of x is zero (exact as a yes/no answer). */
+#define SWAR_ZERO(x) (((x) - SWAR_ONES) & ~(x) & SWAR_HIGH)
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR_FIRST(m) ((size_t)__builtin_ctzll(m) >> 3)
+#endif
+
+/* Move p over plain string bytes (class 0), 8 at a time: a block's mask
+ * flags each '"', '\\', control character and byte >= 0x80 (and maybe
+ * bytes after the first one flagged, never before it); returns the first
+ * byte that is not plain (or e). */
+static inline const unsigned char *json_skip_plain(const unsigned char *p, const unsigned char *e) {
+  while (e - p >= 8) {
+    uint64_t x, m;
+    memcpy(&x, p, 8);
+    m = (((x - 0x2020202020202020ULL) & ~x) | x) & SWAR_HIGH; /* < 0x20 or >= 0x80 */
+    m |= SWAR_ZERO(x ^ (SWAR_ONES * '"')) | SWAR_ZERO(x ^ (SWAR_ONES * '\\'));
+    if (m != 0) {
+#ifdef SWAR_FIRST
+      return p + SWAR_FIRST(m);
+#else
+      break;
+#endif
+    }
+    p += 8;
+  }
+  while (p < e && arazzo_json_byte_class[*p] == 0) p++;
+  return p;
+}
+
 /* ---- scratch memory owned by a userdata (json.c) ------------------------- */
 
 typedef struct {
@@ -58,18 +94,28 @@ typedef struct {
 typedef struct {
   char *buf; /* output text (encode), unescaped string or number (decode) */
   size_t len, cap;
-  void *frames; /* enc_frame[] or dec_frame[] */
+  void *frames; /* enc_frame[] */
   size_t fcap;  /* in frames */
+  void *dframes; /* dec_frame[] */
+  size_t dfcap;
   json_key *keys;
   size_t nkeys, kcap;
+  size_t *offs; /* decode_at: node offsets along the pointer, when many */
+  size_t ocap;
+  int shared;   /* the state's reusable scratch (see json.c) */
+  int busy;     /* shared and handed out */
 } json_scratch;
 
-/* Free everything a scratch owns; idempotent (__gc, __close and the normal
- * path all call it). */
+/* Done with a scratch (the normal path of every run): the shared scratch
+ * is handed back, keeping its smaller blocks for the next run; any other
+ * is freed. One left busy by a raised error is replaced by a new shared
+ * one at the next run; __gc frees everything in any case. */
 void arazzo_json_scratch_free(json_scratch *s);
-/* Push a new, empty scratch userdata and return it. Its metatable is created
- * on first use, so C callers work whatever order modules were opened in.
- * [-0,+1], raises memory errors only. */
+/* Push an empty scratch userdata and return it: the Lua state's shared one
+ * (kept in the registry, so runs need not allocate), or when that one is
+ * busy a new one that becomes the shared one. Its metatable is created on first use, so C callers work
+ * whatever order modules were opened in. [-0,+1], raises memory errors
+ * only. */
 json_scratch *arazzo_json_scratch_new(lua_State *L);
 /* Grow the array *p (elements of size sz, capacity *cap) to hold need
  * elements. Raises "json: not enough memory" on overflow or OOM; the old
@@ -147,6 +193,9 @@ int arazzo_json_encode_keys(enc *e, int t, enc_frame *f);
 
 enum { DEC_OK, DEC_SYNTAX, DEC_DEPTH };
 
+/* Pointer tokens up to this many keep their node offsets on the C stack. */
+#define JSON_AT_LOCAL 16
+
 typedef struct {
   lua_State *L;
   json_scratch *s;
@@ -154,16 +203,67 @@ typedef struct {
   size_t max_depth, depth;
   size_t hinted;   /* frame slots whose hint has been set */
   int order;       /* record key order of objects */
+  int build;       /* 1: build Lua values; 0: a selecting pass (below) */
   int code;        /* DEC_SYNTAX or DEC_DEPTH once failed */
   int found;       /* the message reads "unexpected <char at errpos>, <msg>" */
   const char *msg; /* static text */
   size_t errpos;   /* byte offset into the input */
+  /* A selecting pass (build 0) checks the text exactly like a building one
+   * but pushes nothing; it records where the nodes that the pointer tokens
+   * select start. The frames on the selected path are always the bottom
+   * `path` frames of the stack. */
+  const arazzo_json_token *toks;
+  size_t ntok;
+  size_t path;     /* frames on the selected path */
+  size_t *cand;    /* cand[j]: offset of the node the first j tokens select */
+  size_t ncand;    /* cand[0..ncand) are current */
+  int keymatch;    /* the key just read equals the next token */
+  int pending;     /* the value about to be parsed is cand[depth] */
+  size_t vslots;   /* Lua stack slots a building pass would hold now */
+  size_t vhigh;    /* free slots already ensured above the real top */
 } dec;
+
+/* Record a syntax error at p; returns -1. */
+static inline int json_dec_fail(dec *d, const unsigned char *p, const char *msg, int found) {
+  d->code = DEC_SYNTAX;
+  d->errpos = (size_t)(p - d->start);
+  d->msg = msg;
+  d->found = found;
+  return -1;
+}
+
+/* Selecting pass: step over a number of the form [-]int[.frac] with fewer
+ * than 300 integer digits (it cannot overflow), checking its grammar, and
+ * return 1; 0 for any other text (the full parse then checks and reports
+ * it). */
+static inline int json_quick_number(dec *d) {
+  const unsigned char *p = d->p, *e = d->end, *s;
+  if (*p == '-') p++;
+  for (s = p; p < e && *p >= '0' && *p <= '9'; p++) {}
+  if (p == s || p - s >= 300 || (*s == '0' && p - s > 1)) return 0;
+  if (p < e && *p == '.') {
+    for (s = ++p; p < e && *p >= '0' && *p <= '9'; p++) {}
+    if (p == s) return 0;
+  }
+  if (p < e && (*p == 'e' || *p == 'E')) return 0;
+  d->p = p;
+  return 1;
+}
+
+/* json.c: parse the number at d->p (a '-' or digit) and push it (a
+ * selecting pass only checks it); d->p moves past it. [-0,+1|0] or -1 */
+int arazzo_json_dec_number(dec *d);
 
 /* Decode s[0..len) with the settings in d. On success the value is on top
  * (returns 1, [-0,+1]); on failure nothing is left (returns 0, d->msg and
  * d->errpos set). Scratch memory is freed either way; raises memory errors
  * only (the scratch's __gc then frees). */
 int arazzo_json_decode_run(lua_State *L, dec *d, const char *s, size_t len);
+/* The same, but the value pushed is only the node that toks[0..ntok)
+ * select (see arazzo_json_decode_at in arazzo.h for *used and what is
+ * pushed). The whole text is checked first, with the same errors and
+ * positions as arazzo_json_decode_run; then only that node is built. */
+int arazzo_json_decode_at_run(lua_State *L, dec *d, const char *s, size_t len,
+                              const arazzo_json_token *toks, size_t ntok, size_t *used);
 
 #endif
