@@ -109,7 +109,8 @@ if floor and #parts > 0 then
       p.runner, p.decode, p.decode2, p.hooks - p.runner, p.kb))
   end
   print("  (C transport: the runner's libcurl client on the same requests, minus the floor; runner: a run with a")
-  print("   canned transport; JSON: decoding the 3 responses as the runner does; hooks: extra for 3 no-op hooks)")
+  print("   canned transport; JSON: what decoding the 3 responses in full would cost (the runner reads #/pointers from the")
+  print("   raw text instead, decoding only the selected nodes); hooks: extra for 3 no-op hooks)")
 end
 
 -- ---- other benchmarks ------------------------------------------------------------
