@@ -266,6 +266,17 @@ local function body_use(plan)
   return use
 end
 
+-- An outputs map compiled in document order: list of {name, expr}.
+local function compile_outputs(c, map, path)
+  local out = {}
+  if type(map) ~= "table" then return out end
+  for _, k in ipairs(core.keys(map)) do
+    local e = compile.expression(c, map[k], extend(path, k))
+    if e then out[#out + 1] = { name = k, expr = e } end
+  end
+  return out
+end
+
 local function step_plan(st, c, wf, wplan, step, i, wpath)
   local spath = extend(extend(wpath, "steps"), i)
   local plan = { id = step.stepId, index = i, description = step.description, path = spath }
@@ -303,13 +314,7 @@ local function step_plan(st, c, wf, wplan, step, i, wpath)
     wplan.success_actions)
   plan.on_failure = merge_actions(actions(st, c, step.onFailure, extend(spath, "onFailure"), true, wplan.step_set),
     wplan.failure_actions)
-  plan.outputs = {}
-  if type(step.outputs) == "table" then
-    for _, k in ipairs(core.keys(step.outputs)) do
-      local e = compile.expression(c, step.outputs[k], extend(extend(spath, "outputs"), k))
-      if e then plan.outputs[#plan.outputs + 1] = { name = k, expr = e } end
-    end
-  end
+  plan.outputs = compile_outputs(c, step.outputs, extend(spath, "outputs"))
   plan.body_use = body_use(plan)
   return plan
 end
@@ -454,12 +459,7 @@ local function workflow_plan(st, wf, i)
     end
   end
   local n = #c.exprs
-  if type(wf.outputs) == "table" then
-    for _, k in ipairs(core.keys(wf.outputs)) do
-      local e = compile.expression(c, wf.outputs[k], extend(extend(wpath, "outputs"), k))
-      if e then wplan.outputs[#wplan.outputs + 1] = { name = k, expr = e } end
-    end
-  end
+  wplan.outputs = compile_outputs(c, wf.outputs, extend(wpath, "outputs"))
   for j = n + 1, #c.exprs do c.exprs[j].scope = "workflow-outputs" end
   -- the runner builds the $request context only when something reads it
   for _, item in ipairs(c.exprs) do

@@ -384,6 +384,15 @@ local function run_dependencies(st, wf, depth)
   return nil
 end
 
+-- goto a workflow: it runs in place of the rest of this one (one way), with
+-- opts.inputs_for[id] or this workflow's inputs.
+local function transfer(st, a, base, depth)
+  local target = a.workflow.document:workflow(a.workflow.id)
+  local r = run_workflow(st, target, st.inputs_for[a.workflow.id] or base.inputs, depth + 1)
+  r.transferred_to = a.workflow.id
+  return r
+end
+
 -- The loop over one workflow's steps.
 local function loop(st, wf, base, depth)
   local i, n = 1, #wf.steps
@@ -410,10 +419,7 @@ local function loop(st, wf, base, depth)
       elseif a.step then
         i = wf.step_index[a.step]
       elseif a.workflow then
-        local target = a.workflow.document:workflow(a.workflow.id)
-        local r = run_workflow(st, target, st.inputs_for[a.workflow.id] or base.inputs, depth + 1)
-        r.transferred_to = a.workflow.id
-        return r
+        return transfer(st, a, base, depth)
       else
         i = i + 1
       end
@@ -454,10 +460,7 @@ local function loop(st, wf, base, depth)
         counts, attempt = {}, 1
         i = wf.step_index[a.step]
       elseif a.workflow then
-        local target = a.workflow.document:workflow(a.workflow.id)
-        local r = run_workflow(st, target, st.inputs_for[a.workflow.id] or base.inputs, depth + 1)
-        r.transferred_to = a.workflow.id
-        return r
+        return transfer(st, a, base, depth)
       else
         return { ok = false, error = rec.error }
       end
