@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential cmake pkg-config curl ca-certificates python3
   lua5.4 liblua5.4-dev luarocks libcurl4-openssl-dev libyaml-dev libpcre2-dev libxml2-dev
   lua-busted lua-check lua-compat53-dev lua-cjson
-  luajit2 libluajit2-5.1-dev nginx libnginx-mod-http-lua"
+  luajit2 libluajit2-5.1-dev nginx libnginx-mod-http-lua locales"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
