@@ -46,11 +46,12 @@ the method, route and source; it still counts as a call.
 """
 import json
 import os
-import socket
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from httpbase import BaseHandler
 from urllib.parse import parse_qs, unquote, urlsplit
 
 STATE = {"mocks": [], "calls": [], "last": time.monotonic()}
@@ -157,38 +158,8 @@ def choose(source, method, segments, query, raw, ctype):
     return best
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(BaseHandler):
     server_version = "arazzo-canned"
-    sys_version = ""
-
-    def setup(self):
-        super().setup()
-        # headers and body are separate writes: avoid Nagle + delayed ACK stalls
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, *args):
-        pass
-
-    def __getattr__(self, name):
-        if name.startswith("do_"):
-            return self.dispatch
-        raise AttributeError(name)
-
-    def read_body(self):
-        te = (self.headers.get("Transfer-Encoding") or "").lower()
-        if "chunked" in te:
-            out = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return out
-                out += self.rfile.read(size)
-                self.rfile.readline()
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
 
     def reply(self, status, body=b"", ctype=None, headers=None):
         self.send_response(status)

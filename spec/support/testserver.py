@@ -41,23 +41,20 @@ import ssl
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from httpbase import BaseHandler
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 OPEN = {"n": 0}
 OPEN_LOCK = threading.Lock()
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(BaseHandler):
     server_version = "arazzo-testserver"
-    sys_version = ""
 
     def setup(self):
         super().setup()
-        # Headers and body go out as separate writes: without TCP_NODELAY,
-        # Nagle plus the client's delayed ACK adds ~40 ms per response.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with OPEN_LOCK:
             OPEN["n"] += 1
 
@@ -67,29 +64,6 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             with OPEN_LOCK:
                 OPEN["n"] -= 1
-
-    def log_message(self, *args):
-        pass
-
-    def __getattr__(self, name):
-        if name.startswith("do_"):
-            return self.dispatch
-        raise AttributeError(name)
-
-    def read_body(self):
-        te = (self.headers.get("Transfer-Encoding") or "").lower()
-        if "chunked" in te:
-            out = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return out
-                out += self.rfile.read(size)
-                self.rfile.readline()
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
 
     def reply(self, status, body=b"", ctype="text/plain", headers=()):
         self.send_response(status)
