@@ -31,9 +31,9 @@ end
 --- Build the URL, headers and cookie header from evaluated parameters.
 -- @param base_url the server URL joined with the path template
 -- @param params list of {name, in, value, spec}
--- @return {url, headers = {{name, value}...}} | nil, message
+-- @return url, header list {{name, value}...} or nil when there are none | nil, message
 function M.build(base_url, params)
-  if #params == 0 and not base_url:find("{", 1, true) then return { url = base_url, headers = {} } end
+  if #params == 0 and not base_url:find("{", 1, true) then return base_url end
   local url = base_url
   local query, headers, cookies = {}, {}, {}
   for _, p in ipairs(params) do
@@ -70,7 +70,7 @@ function M.build(base_url, params)
     url = url .. (url:find("?", 1, true) and "&" or "?") .. concat(query, "&")
   end
   if #cookies > 0 then headers[#headers + 1] = { "Cookie", concat(cookies, "; ") } end
-  return { url = url, headers = headers }
+  return url, #headers > 0 and headers or nil
 end
 
 return M

@@ -12,19 +12,37 @@ local M = {}
 
 local type, pairs, ipairs, format, tostring = type, pairs, ipairs, string.format, tostring
 
+-- Lower-case header names, memoised: the same few names repeat on every
+-- request. The memo is bounded (names can come from hooks).
+local lower_memo, lower_n = {}, 0
+local function lower(k)
+  local l = lower_memo[k]
+  if l then return l end
+  l = k:lower()
+  if lower_n >= 512 then lower_memo, lower_n = {}, 0 end
+  lower_memo[k], lower_n = l, lower_n + 1
+  return l
+end
+M.lower = lower
+
+-- Header parameters {{name, value}...} into a name -> value map; repeats of
+-- a name (in any case) are joined with ", ".
 local function headers_map(list)
-  local out, seen = {}, {}
+  local out = {}
+  if not list then return out end
+  local seen
   for _, h in ipairs(list) do
-    local l = h[1]:lower()
-    if seen[l] then out[seen[l]] = out[seen[l]] .. ", " .. h[2]
-    else out[h[1]] = h[2]; seen[l] = h[1] end
+    local l = lower(h[1])
+    local first = seen and seen[l]
+    if first then out[first] = out[first] .. ", " .. h[2]
+    else out[h[1]] = h[2]; seen = seen or {}; seen[l] = h[1] end
   end
   return out
 end
 
 local function lower_map(m)
   local out = {}
-  for k, v in pairs(m) do out[k:lower()] = v end
+  for k, v in pairs(m) do out[lower(k)] = v end
   return out
 end
 
@@ -71,65 +89,10 @@ local function eval_params(st, step, ctx)
   return out
 end
 
-local function build_url_headers(step, request)
-  local built, err = params.build(step.operation.url, request.params)
-  if not built then return nil, err end
-  return built
-end
+local NO_PARAMS = setmetatable({}, { __newindex = function() error("internal: the shared empty parameter list was written", 2) end })
 
--- Assemble the request: params, body, hook, auth. Returns request, ctx.request.
-local function prepare(st, step, ctx, info)
-  local op = step.operation
-  local pvals, err = eval_params(st, step, ctx)
-  if not pvals then return nil, "expression", err end
-  local payload, ct
-  if step.body then
-    ct = step.body.content_type
-    if step.body.payload then
-      payload, err = body.evaluate(step.body.payload, ctx, st.missing == "omit")
-      if payload == nil then return nil, "expression", "requestBody: " .. err end
-      if #step.body.replacements > 0 then
-        payload, err = body.replace(payload, step.body.replacements, ctx)
-        if payload == nil then return nil, "expression", "requestBody: " .. err end
-      end
-    end
-  end
-  local built
-  built, err = build_url_headers(step, { params = pvals })
-  if not built then return nil, "request", err end
-  local body_s
-  if payload ~= nil then
-    body_s, err = body.serialize(payload, ct)
-    if body_s == nil then return nil, "request", "requestBody: " .. err end
-    ct = err
-  end
-  local headers = headers_map(built.headers)
-  if body_s ~= nil and ct then headers["Content-Type"] = headers["Content-Type"] or ct end
-  local request = { method = op.method, url = built.url, headers = headers, body = body_s, payload = payload,
-    params = pvals, content_type = ct, timeout = st.timeout }
-  if st.hooks.before_request then
-    local url0, body0, pay0 = request.url, request.body, payload
-    local ok, herr = call_hook(st, "before_request", info, request)
-    if not ok then return nil, "hook", "before_request hook: " .. tostring(herr) end
-    if request.url == url0 then
-      local b2, e2 = build_url_headers(step, request)
-      if not b2 then return nil, "request", e2 end
-      request.url = b2.url
-      for _, h in ipairs(b2.headers) do
-        if request.headers[h[1]] == nil then request.headers[h[1]] = h[2] end
-      end
-    end
-    if request.body == body0 and (request.payload ~= pay0 or request.payload ~= nil) then
-      if request.payload == nil then
-        request.body = nil
-      else
-        local b, ct2 = body.serialize(request.payload, request.content_type or ct or "application/json")
-        if b == nil then return nil, "request", "requestBody: " .. ct2 end
-        request.body = b
-        if request.headers["Content-Type"] == nil then request.headers["Content-Type"] = ct2 end
-      end
-    end
-  end
+-- Apply the run's auth decision for the operation. Returns true or nil, message.
+local function apply_auth(st, op, headers, req, notes)
   -- one auth decision per operation security and run (credentials do not
   -- change during a run); their values are checked for CR/LF once
   local cached = st.auth_plans[op.security]
@@ -143,25 +106,120 @@ local function prepare(st, step, ctx, info)
         end
       end
     end
-    cached = { plan = plan, note = anote }
+    cached = { plan = plan, note = anote, query = false }
+    if plan then for _, a in ipairs(plan) do if a.kind ~= "header" then cached.query = true end end end
     st.auth_plans[op.security] = cached
   end
-  if not cached.plan then return nil, "auth", format("source '%s': %s", op.source, cached.note) end
-  if cached.note then info.notes[#info.notes + 1] = cached.note end
-  if #cached.plan > 0 then auth.apply_map(cached.plan, request) end
-  if op.method == "POST" and idempotency_for(st, op.source) then
-    local has = false
-    for k in pairs(request.headers) do if k:lower() == "idempotency-key" then has = true end end
-    if not has then
-      -- <run>-<workflow>-<step>-<n>: unique per step execution within a run,
-      -- the same for every retry of that execution
-      request.headers["Idempotency-Key"] = format("%s-%s-%s-%d", st.run_id, info.workflow, step.id, info.entry)
+  local plan = cached.plan
+  if not plan then return nil, format("source '%s': %s", op.source, cached.note) end
+  if cached.note then notes[#notes + 1] = cached.note end
+  if #plan == 0 then return true end
+  if not cached.query then
+    -- header credentials only: no URL rewrite, no request table needed
+    for i = 1, #plan do
+      local a = plan[i]
+      local name = a.name
+      if headers[name] == nil then
+        local lname, present = lower(name), false
+        for k in pairs(headers) do if lower(k) == lname then present = true break end end
+        if not present then headers[name] = a.value end
+      end
     end
+    return true
   end
-  if st.hooks.before_request then
+  auth.apply_map(plan, req)
+  return true
+end
+
+-- The Idempotency-Key header for POSTs when opts.idempotency asks for it:
+-- <run>-<workflow>-<step>-<n>, unique per step execution within a run and
+-- the same for every retry of that execution.
+local function add_idempotency(st, op, headers, wfid, stepid, entry)
+  if op.method ~= "POST" or not idempotency_for(st, op.source) then return end
+  for k in pairs(headers) do if lower(k) == "idempotency-key" then return end end
+  headers["Idempotency-Key"] = format("%s-%s-%s-%d", st.run_id, wfid, stepid, entry)
+end
+
+-- The step's payload evaluated and serialized.
+-- @return true, body string | nil, content type | nil, payload | false, code, message
+local function make_body(st, step, ctx)
+  local sb = step.body
+  if not sb then return true end
+  local ct = sb.content_type
+  if not sb.payload then return true, nil, ct end
+  local payload, err = body.evaluate(sb.payload, ctx, st.missing == "omit")
+  if payload == nil then return false, "expression", "requestBody: " .. err end
+  if #sb.replacements > 0 then
+    payload, err = body.replace(payload, sb.replacements, ctx)
+    if payload == nil then return false, "expression", "requestBody: " .. err end
+  end
+  local body_s
+  body_s, err = body.serialize(payload, ct)
+  if body_s == nil then return false, "request", "requestBody: " .. err end
+  return true, body_s, err, payload
+end
+
+-- Assemble what the transport gets for one HTTP step: parameters, body,
+-- auth, idempotency key; without hooks and $request nothing else is built.
+-- @param full build the hook-visible request (payload, params, content_type)
+-- @param notes the step record's notes
+-- @param hinfo the hooks' step table (nil without hooks)
+-- @return request | nil, code, message
+local function prepare(st, step, ctx, full, notes, hinfo, wfid, entry)
+  local op = step.operation
+  local pvals, err
+  if #step.parameters > 0 then
+    pvals, err = eval_params(st, step, ctx)
+    if not pvals then return nil, "expression", err end
+  else
+    pvals = full and {} or NO_PARAMS
+  end
+  local bok, body_s, ct, payload = make_body(st, step, ctx)
+  if not bok then return nil, body_s, ct end
+  local url, hlist = params.build(op.url, pvals)
+  if not url then return nil, "request", hlist end
+  local headers = headers_map(hlist)
+  if body_s ~= nil and ct and headers["Content-Type"] == nil then headers["Content-Type"] = ct end
+  local request
+  if full then
+    request = { method = op.method, url = url, headers = headers, body = body_s, payload = payload,
+      params = pvals, content_type = ct, timeout = st.timeout }
+  else
+    request = { method = op.method, url = url, headers = headers, body = body_s, timeout = st.timeout }
+  end
+  local hook = st.hooks.before_request
+  if hook then
+    local body0 = body_s
+    local ok, herr = call_hook(st, "before_request", hinfo, request)
+    if not ok then return nil, "hook", "before_request hook: " .. tostring(herr) end
+    if request.url == url then
+      local u2, h2 = params.build(op.url, request.params or NO_PARAMS)
+      if not u2 then return nil, "request", h2 end
+      request.url = u2
+      for _, h in ipairs(h2 or NO_PARAMS) do
+        if request.headers[h[1]] == nil then request.headers[h[1]] = h[2] end
+      end
+    end
+    if request.body == body0 and (request.payload ~= payload or request.payload ~= nil) then
+      if request.payload == nil then
+        request.body = nil
+      else
+        local b, ct2 = body.serialize(request.payload, request.content_type or ct or "application/json")
+        if b == nil then return nil, "request", "requestBody: " .. ct2 end
+        request.body = b
+        if request.headers["Content-Type"] == nil then request.headers["Content-Type"] = ct2 end
+      end
+    end
+    if type(request.headers) ~= "table" then return nil, "request", "before_request hook: request.headers is not a table" end
+    headers = request.headers
+  end
+  local aok, aerr = apply_auth(st, op, headers, request, notes)
+  if not aok then return nil, "auth", aerr end
+  if st.opts.idempotency then add_idempotency(st, op, headers, wfid, step.id, entry) end
+  if hook then
     -- parameter and credential values were checked already; a hook may have
     -- added anything
-    local bad = bad_header(request.headers)
+    local bad = bad_header(headers)
     if bad then return nil, "request", bad end
   end
   return request

@@ -118,14 +118,17 @@ end
 ------------------------------------------------------------------------------
 -- state
 
+local EMPTY = setmetatable({}, { __newindex = function() error("internal: a shared empty table was written", 2) end })
+
 local function new_state(doc, opts)
+  local hooks = opts.hooks or EMPTY
   local st = {
-    opts = opts, hooks = opts.hooks or {}, auth = opts.auth or {}, trace = opts.trace,
+    opts = opts, hooks = hooks, any_hook = next(hooks) ~= nil, auth = opts.auth or EMPTY, trace = opts.trace,
     timeout = opts.timeout or 30, max_steps = opts.max_steps or 1000, max_depth = opts.max_depth or 16,
     max_retry_wait = opts.max_retry_wait or 60, sleep = opts.sleep or core.sleep,
-    inputs_for = opts.inputs_for or {}, missing = opts.missing or "error",
+    inputs_for = opts.inputs_for or EMPTY, missing = opts.missing or "error",
     run_id = opts.run_id or random_id(), count = 0, requests = 0, auth_plans = {},
-    steps = {}, history = {}, wfdata = {}, done = {}, executions = {}, workflow_steps = {},
+    steps = {}, history = {}, wfdata = {}, done = nil, executions = {}, workflow_steps = {},
   }
   st.transport = opts.transport
   if not st.transport and not (opts.max_body or opts.connect_timeout or opts.verify ~= nil or opts.ca_file
@@ -155,72 +158,84 @@ end
 ------------------------------------------------------------------------------
 -- one HTTP step
 
--- Send and judge one HTTP step. Returns a record and the step context.
-local function exec_http(st, wf, step, base, info, rec)
-  local ctx = step_ctx(base)
-  local request, code, err = request_mod.prepare(st, step, ctx, info)
+-- Send and judge one HTTP step. ctx is the workflow's evaluation context,
+-- reused from step to step: the fields of the exchange are reset here.
+-- Returns transported (boolean), response.
+local function exec_http(st, wf, step, ctx, hinfo, rec, entry)
+  ctx.statusCode, ctx.response, ctx.url, ctx.method, ctx.request = nil, nil, nil, nil, nil
+  local full = hinfo ~= nil or wf.uses_request
+  local request, code, err = request_mod.prepare(st, step, ctx, full, rec.notes, hinfo, wf.id, entry)
   if not request then
     rec.error = { code = code, message = err, step = step.id }
-    return false, ctx
+    return false
   end
-  ctx.url, ctx.method = request.url, request.method
+  local method, url = request.method, request.url
+  ctx.url, ctx.method = url, method
   if wf.uses_request then ctx.request = request_mod.context(request) end
-  rec.method, rec.url = request.method, request.url
-  if st.trace then trace(st, { event = "request", workflow = wf.id, step = step.id, method = request.method, url = request.url,
-    attempt = info.attempt }) end
+  rec.method, rec.url = method, url
+  if st.trace then trace(st, { event = "request", workflow = wf.id, step = step.id, method = method, url = url,
+    attempt = rec.attempt }) end
+  local wire = request
+  if full then
+    wire = { method = method, url = url, headers = request.headers, body = request.body, timeout = request.timeout }
+  end
   local t0 = now()
   st.requests = st.requests + 1
-  local wire = { method = request.method, url = request.url, headers = request.headers, body = request.body,
-    timeout = request.timeout }
   local ok, res, terr, tcode = pcall(st.transport, wire)
   rec.ms = (rec.ms or 0) + (now() - t0) * 1000
   if not ok then
     rec.error = { code = "transport", message = "transport raised: " .. tostring(res), step = step.id }
-    return false, ctx
+    return false
   end
   if type(res) ~= "table" then
     rec.error = { code = tcode or "transport", message = tostring(terr or "transport returned no response"), step = step.id }
     if st.trace then trace(st, { event = "response", workflow = wf.id, step = step.id, error = rec.error }) end
-    return false, ctx
+    return false
   end
-  if type(res.status) ~= "number" then
+  local status = res.status
+  if type(status) ~= "number" then
     rec.error = { code = "transport", message = "transport response has no numeric status", step = step.id }
-    return false, ctx
+    return false
   end
-  res.headers = res.headers or {}
-  res.body = res.body or ""
-  ctx.statusCode = res.status
-  ctx.response = { header = res.headers, body = decode_body(res, step.body_use) }
-  rec.status_code = res.status
-  st.last_exchange = { statusCode = res.status, response = ctx.response, url = request.url, method = request.method }
-  local hok, herr = call_hook(st, "after_response", info, res)
-  if not hok then
-    rec.error = { code = "hook", message = "after_response hook: " .. tostring(herr), step = step.id }
-    return false, ctx, res
+  local headers = res.headers
+  if headers == nil then headers = {}; res.headers = headers end
+  if res.body == nil then res.body = "" end
+  ctx.statusCode = status
+  local response = { header = headers, body = decode_body(res, step.body_use) }
+  ctx.response = response
+  rec.status_code = status
+  st.last_status, st.last_response, st.last_url, st.last_method = status, response, url, method
+  if st.hooks.after_response then
+    local hok, herr = call_hook(st, "after_response", hinfo, res)
+    if not hok then
+      rec.error = { code = "hook", message = "after_response hook: " .. tostring(herr), step = step.id }
+      return false, res
+    end
+    -- a hook may have changed the response
+    if res.status ~= status then ctx.statusCode = res.status; rec.status_code = res.status end
   end
-  -- a hook may have changed the response
-  if res.status ~= ctx.statusCode then ctx.statusCode = res.status; rec.status_code = res.status end
-  return true, ctx, res
+  return true, res
 end
 
-local function judge(st, step, ctx, res, info, rec, transported)
+local function judge(st, step, ctx, res, hinfo, rec, transported)
   local passed, failed_src, note
   if not transported then
     passed = false
   elseif #step.success == 0 then
-    passed = type(ctx.statusCode) == "number" and ctx.statusCode >= 200 and ctx.statusCode <= 299
+    local sc = ctx.statusCode
+    passed = type(sc) == "number" and sc >= 200 and sc <= 299
     if not passed then failed_src = "default: a status in 200-299" end
   else
     passed, failed_src, note = criteria.all(step.success, ctx)
   end
-  if st.hooks.success and transported then
-    local ok, v = call_hook(st, "success", info, res, passed)
+  if transported and st.hooks.success then
+    local ok, v = call_hook(st, "success", hinfo, res, passed)
     if not ok then
       rec.error = { code = "hook", message = "success hook: " .. tostring(v), step = step.id }
       return false
     end
     if v ~= nil then
-      if v ~= passed then info.notes[#info.notes + 1] = format("success hook changed the verdict to %s", tostring(v)) end
+      if v ~= passed then rec.notes[#rec.notes + 1] = format("success hook changed the verdict to %s", tostring(v)) end
       passed = v == true
     end
   end
@@ -239,76 +254,92 @@ end
 local run_workflow
 
 local function eval_outputs(list, ctx, notes)
-  local out, order = {}, {}
-  for _, o in ipairs(list) do
+  local out, order = {}, nil
+  local n = #list
+  for i = 1, n do
+    local o = list[i]
     local v, err = o.expr:eval(ctx)
-    if v ~= nil then out[o.name] = v; order[#order + 1] = o.name
+    if v ~= nil then
+      out[o.name] = v
+      if n > 1 then order = order or {}; order[#order + 1] = o.name end
     elseif notes then notes[#notes + 1] = format("output '%s': %s", o.name, err or "no value") end
   end
-  if #order > 1 then core.setorder(out, order) end
+  if order and #order > 1 then core.setorder(out, order) end
   return out
 end
 
--- Run one step entry (one attempt). Returns passed, ctx, record.
+-- The table hooks get as their `step` argument.
+local function hook_info(wf, step, rec, entry)
+  return { id = step.id, workflow = wf.id, index = step.index, operation = step.operation, attempt = rec.attempt,
+    entry = entry, notes = rec.notes, description = step.description }
+end
+
+-- Run a workflow step: its parameters become the callee's inputs; $outputs
+-- in its outputs and criteria are the callee's, $statusCode/$response the
+-- callee's last exchange. Returns passed, ctx.
+local function exec_workflow_step(st, step, base, depth, rec)
+  local ctx = step_ctx(base)
+  local inputs = {}
+  for _, p in ipairs(step.inputs) do
+    local v, err = compile.eval(p.value, ctx)
+    if v == nil then
+      rec.error = { code = "expression", message = format("input '%s': %s", p.name, err), step = step.id }
+      return false, ctx
+    end
+    inputs[p.name] = v
+  end
+  local callee = step.workflow.document:workflow(step.workflow.id)
+  local child = run_workflow(st, callee, inputs, depth + 1)
+  if st.last_response then
+    ctx.statusCode, ctx.response, ctx.url, ctx.method = st.last_status, st.last_response, st.last_url, st.last_method
+  end
+  ctx.outputs = child.outputs or {}
+  if not child.ok then
+    rec.error = { code = child.error and child.error.code or "workflow",
+      message = format("workflow '%s' failed: %s", step.workflow.id, child.error and child.error.message or "?"),
+      step = step.id }
+  end
+  rec.status_code = ctx.statusCode
+  if rec.error then return false, ctx end
+  if #step.success > 0 then
+    local ok, src, note = criteria.all(step.success, ctx)
+    if not ok then
+      rec.error = { code = "criteria", message = format("success criteria not met: %s%s", src, note and (": " .. note) or ""),
+        step = step.id }
+      return false, ctx
+    end
+  end
+  return true, ctx
+end
+
+-- Run one step entry (one attempt). base is the workflow's context, which
+-- HTTP steps reuse. Returns passed, ctx, record.
 local function exec_step(st, wf, step, base, depth, entry, attempt)
   local rec = { step = step.id, workflow = wf.id, attempt = attempt, notes = {} }
-  local info = { id = step.id, workflow = wf.id, index = step.index, operation = step.operation, attempt = attempt,
-    entry = entry, notes = rec.notes, description = step.description }
   local t0 = now()
   if st.trace then trace(st, { event = "step", workflow = wf.id, step = step.id, attempt = attempt }) end
-  local passed, ctx, res
+  local passed, ctx
   if step.kind == "workflow" then
-    ctx = step_ctx(base)
-    local inputs = {}
-    for _, p in ipairs(step.inputs) do
-      local v, err = compile.eval(p.value, ctx)
-      if v == nil then
-        rec.error = { code = "expression", message = format("input '%s': %s", p.name, err), step = step.id }
-        break
-      end
-      inputs[p.name] = v
-    end
-    local child
-    if not rec.error then
-      local callee = step.workflow.document:workflow(step.workflow.id)
-      child = run_workflow(st, callee, inputs, depth + 1)
-      local last = st.last_exchange
-      if last then ctx.statusCode, ctx.response, ctx.url, ctx.method = last.statusCode, last.response, last.url, last.method end
-      ctx.outputs = child.outputs or {}
-      if not child.ok then
-        rec.error = { code = child.error and child.error.code or "workflow",
-          message = format("workflow '%s' failed: %s", step.workflow.id, child.error and child.error.message or "?"),
-          step = step.id }
-      end
-      rec.status_code = ctx.statusCode
-    end
-    passed = not rec.error
-    if passed and #step.success > 0 then
-      local ok, src, note = criteria.all(step.success, ctx)
-      if not ok then
-        passed = false
-        rec.error = { code = "criteria", message = format("success criteria not met: %s%s", src, note and (": " .. note) or ""),
-          step = step.id }
-      end
-    end
+    passed, ctx = exec_workflow_step(st, step, base, depth, rec)
+    rec.ms = (now() - t0) * 1000
+  elseif not step.operation then
+    rec.error = { code = "unresolved", message = "the step's operation is not resolved", step = step.id }
+    base.statusCode, base.response, base.url, base.method, base.request = nil, nil, nil, nil, nil
+    passed, ctx = false, base
   else
-    if not step.operation then
-      rec.error = { code = "unresolved", message = "the step's operation is not resolved", step = step.id }
-      passed, ctx = false, step_ctx(base)
-    else
-      local transported
-      transported, ctx, res = exec_http(st, wf, step, base, info, rec)
-      passed = judge(st, step, ctx, res, info, rec, transported) and not rec.error
-      rec.response = res
-    end
+    local hinfo = st.any_hook and hook_info(wf, step, rec, entry) or nil
+    local transported, res = exec_http(st, wf, step, base, hinfo, rec, entry)
+    ctx = base
+    passed = judge(st, step, ctx, res, hinfo, rec, transported) and not rec.error
+    rec.response = res
   end
   rec.ok = passed
   if passed then
-    rec.outputs = eval_outputs(step.outputs, ctx, rec.notes)
-    base.steps[step.id] = { outputs = rec.outputs }
+    local outs = eval_outputs(step.outputs, ctx, rec.notes)
+    rec.outputs = outs
+    base.steps[step.id] = { outputs = outs }
   end
-  rec.ms = rec.ms or (now() - t0) * 1000
-  if step.kind == "workflow" then rec.ms = (now() - t0) * 1000 end
+  if not rec.ms then rec.ms = (now() - t0) * 1000 end
   if st.trace then trace(st, { event = "step_end", workflow = wf.id, step = step.id, ok = passed, status = rec.status_code,
     error = rec.error, outputs = rec.outputs, ms = rec.ms }) end
   return passed, ctx, rec
@@ -371,6 +402,7 @@ end
 local function run_dependencies(st, wf, depth)
   for _, dep in ipairs(wf.depends) do
     local key = tostring(dep.document) .. "\0" .. dep.id
+    st.done = st.done or {}
     local done = st.done[key]
     if not done then
       local dwf = dep.document:workflow(dep.id)
@@ -396,7 +428,7 @@ end
 -- The loop over one workflow's steps.
 local function loop(st, wf, base, depth)
   local i, n = 1, #wf.steps
-  local counts, entry = {}, 0
+  local counts, entry = nil, 0
   local attempt = 1
   while i <= n do
     st.count = st.count + 1
@@ -410,7 +442,7 @@ local function loop(st, wf, base, depth)
     local passed, ctx, rec = exec_step(st, wf, step, base, depth, st.executions[step], attempt)
     record(st, rec)
     if passed then
-      counts, attempt = {}, 1
+      counts, attempt = nil, 1
       local a = choose(step.on_success, ctx)
       if not a then
         i = i + 1
@@ -424,6 +456,7 @@ local function loop(st, wf, base, depth)
         i = i + 1
       end
     else
+      counts = counts or {}
       local a = choose(step.on_failure, ctx, counts)
       if not a then
         return { ok = false, error = rec.error or { code = "failed", message = "step failed", step = step.id } }
@@ -457,7 +490,7 @@ local function loop(st, wf, base, depth)
         end
         attempt = attempt + 1
       elseif a.step then
-        counts, attempt = {}, 1
+        counts, attempt = nil, 1
         i = wf.step_index[a.step]
       elseif a.workflow then
         return transfer(st, a, base, depth)
