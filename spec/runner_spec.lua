@@ -691,6 +691,49 @@ components:
       assert.equal("Bearer t", log2[1].headers.Authorization)
     end)
 
+    it("decides again when the same credentials table changes between runs (the decision is remembered)", function()
+      local creds = { api = { token = "t1" } }
+      local routes = { ["POST /v1/charges"] = json_response(200, "{}") }
+      local _, l1 = run(w, {}, routes, { auth = creds })
+      local _, l2 = run(w, {}, routes, { auth = creds })
+      assert.equal("Bearer t1", l1[1].headers.Authorization)
+      assert.equal("Bearer t1", l2[1].headers.Authorization)
+      creds.api.token = "t2" -- a refreshed token, same tables
+      local _, l3 = run(w, {}, routes, { auth = creds })
+      assert.equal("Bearer t2", l3[1].headers.Authorization)
+      creds.api.username = "sk_test_9" -- a field added: basic comes first now
+      local _, l4 = run(w, {}, routes, { auth = creds })
+      assert.equal("Basic c2tfdGVzdF85Og==", l4[1].headers.Authorization)
+      creds.api.username = nil -- and removed again
+      local _, l5 = run(w, {}, routes, { auth = creds })
+      assert.equal("Bearer t2", l5[1].headers.Authorization)
+      creds.api.token = "bad\r\nX-Evil: 1" -- checked again, refused
+      local r6, l6 = run(w, {}, routes, { auth = creds })
+      assert.equal("auth", r6.error.code)
+      assert.equal(0, #l6)
+      -- per-scheme credentials one level down are compared too
+      local per = { api = { bearerAuth = { token = "s1" } } }
+      local _, l7 = run(w, {}, routes, { auth = per })
+      per.api.bearerAuth.token = "s2"
+      local _, l8 = run(w, {}, routes, { auth = per })
+      assert.equal("Bearer s1", l7[1].headers.Authorization)
+      assert.equal("Bearer s2", l8[1].headers.Authorization)
+    end)
+
+    it("lets a header parameter named like the credential's header win, in any case", function()
+      local wh = wf([[
+  - workflowId: w
+    steps:
+      - stepId: charge
+        operationId: createCharge
+        parameters: [{name: authorization, in: header, value: Bearer mine}]
+        requestBody: {contentType: application/x-www-form-urlencoded, payload: {a: 1}}
+]])
+      local _, log = run(wh, {}, { ["POST /v1/charges"] = json_response(200, "{}") }, { auth = { api = { token = "t" } } })
+      assert.equal("Bearer mine", log[1].headers.authorization)
+      assert.is_nil(log[1].headers.Authorization)
+    end)
+
     it("fails the step when credentials satisfy no scheme, and sends nothing without credentials", function()
       local r, log = run(w, {}, {}, { auth = { api = { api_key = "x" } } })
       assert.equal("auth", r.error.code)

@@ -91,43 +91,108 @@ end
 
 local NO_PARAMS = setmetatable({}, { __newindex = function() error("internal: the shared empty parameter list was written", 2) end })
 
--- Apply the run's auth decision for the operation. Returns true or nil, message.
-local function apply_auth(st, op, headers, req, notes)
-  -- one auth decision per operation security and run (credentials do not
-  -- change during a run); their values are checked for CR/LF once
-  local cached = st.auth_plans[op.security]
-  if not cached then
-    local plan, anote = auth.plan(op.security, st.auth[op.source])
-    if plan then
-      for _, a in ipairs(plan) do
-        if type(a.value) ~= "string" or a.value:find("[\r\n%z]") then
-          plan, anote = nil, "credentials contain CR, LF or NUL"
-          break
-        end
-      end
+-- Auth decisions are remembered across runs per credentials table and
+-- operation security, together with a copy of the credentials (two levels:
+-- per-source fields and per-scheme tables); a run whose credentials differ
+-- in any field decides again.
+local auth_memo = setmetatable({}, { __mode = "k" })
+
+local function same_creds(t, copy, depth)
+  local n = 0
+  for k, v in pairs(t) do
+    local c = copy[k]
+    if type(v) == "table" then
+      if depth > 0 or type(c) ~= "table" or not same_creds(v, c, 1) then return false end
+    elseif c ~= v then
+      return false
     end
-    cached = { plan = plan, note = anote, query = false }
-    if plan then for _, a in ipairs(plan) do if a.kind ~= "header" then cached.query = true end end end
-    st.auth_plans[op.security] = cached
+    n = n + 1
   end
-  local plan = cached.plan
-  if not plan then return nil, format("source '%s': %s", op.source, cached.note) end
-  if cached.note then notes[#notes + 1] = cached.note end
-  if #plan == 0 then return true end
-  if not cached.query then
-    -- header credentials only: no URL rewrite, no request table needed
-    for i = 1, #plan do
-      local a = plan[i]
-      local name = a.name
-      if headers[name] == nil then
-        local lname, present = lower(name), false
-        for k in pairs(headers) do if lower(k) == lname then present = true break end end
-        if not present then headers[name] = a.value end
+  return n == copy[0]
+end
+
+local function copy_creds(t, depth)
+  local copy, n = {}, 0
+  for k, v in pairs(t) do
+    if type(v) == "table" then
+      if depth > 0 then return nil end -- deeper than credentials go: not remembered
+      v = copy_creds(v, 1)
+      if not v then return nil end
+    end
+    copy[k], n = v, n + 1
+  end
+  copy[0] = n
+  return copy
+end
+
+local function decide_auth(op, creds)
+  local plan, anote = auth.plan(op.security, creds)
+  if plan then
+    for _, a in ipairs(plan) do
+      if type(a.value) ~= "string" or a.value:find("[\r\n%z]") then
+        plan, anote = nil, "credentials contain CR, LF or NUL"
+        break
       end
     end
+  end
+  local d = { plan = plan, note = anote, headers_only = true }
+  if plan then for _, a in ipairs(plan) do if a.kind ~= "header" then d.headers_only = false end end end
+  return d
+end
+
+-- The auth decision for an operation in this run.
+local function auth_for(st, op)
+  local d = st.auth_plans[op.security]
+  if d then return d end
+  local creds = st.auth[op.source]
+  if type(creds) == "table" then
+    local m = auth_memo[creds]
+    local e = m and m[op.security]
+    if e and same_creds(creds, e.copy, 0) then
+      d = e.decision
+    else
+      d = decide_auth(op, creds)
+      local copy = copy_creds(creds, 0)
+      if copy then
+        if not m then m = setmetatable({}, { __mode = "k" }); auth_memo[creds] = m end
+        m[op.security] = { decision = d, copy = copy }
+      end
+    end
+  else
+    d = decide_auth(op, creds)
+  end
+  st.auth_plans[op.security] = d
+  return d
+end
+
+-- Apply the run's auth decision for the operation. Headers the step sets
+-- win over credentials. known: the request's headers are only the step's
+-- own (no hook ran): without header parameters only Content-Type is there.
+-- Returns true or nil, message.
+local function apply_auth(st, step, op, headers, req, notes, known)
+  local d = auth_for(st, op)
+  local plan = d.plan
+  if not plan then return nil, format("source '%s': %s", op.source, d.note) end
+  if d.note then notes[#notes + 1] = d.note end
+  if #plan == 0 then return true end
+  if not d.headers_only then
+    auth.apply_map(plan, req)
     return true
   end
-  auth.apply_map(plan, req)
+  for i = 1, #plan do
+    local a = plan[i]
+    local name = a.name
+    if headers[name] == nil then
+      local lname = lower(name)
+      local present = false
+      if known and not step.header_params then
+        present = lname == "content-type" and headers["Content-Type"] ~= nil
+      else
+        for k in pairs(headers) do if lower(k) == lname then present = true break end end
+      end
+      if not present then headers[name] = a.value end
+    end
+  end
   return true
 end
 
@@ -213,7 +278,7 @@ local function prepare(st, step, ctx, full, notes, hinfo, wfid, entry)
     if type(request.headers) ~= "table" then return nil, "request", "before_request hook: request.headers is not a table" end
     headers = request.headers
   end
-  local aok, aerr = apply_auth(st, op, headers, request, notes)
+  local aok, aerr = apply_auth(st, step, op, headers, request, notes, hook == nil)
   if not aok then return nil, "auth", aerr end
   if st.opts.idempotency then add_idempotency(st, op, headers, wfid, step.id, entry) end
   if hook then
