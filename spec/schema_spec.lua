@@ -1066,4 +1066,48 @@ describe("arazzo.schema", function()
       }, lines(errs))
     end)
   end)
+
+  describe("the fast path for flat object schemas", function()
+    -- The fast path only accepts; whatever it does not accept goes through
+    -- the full validation. `minProperties: 0` changes nothing but turns the
+    -- fast path off, so each pair must agree on every value.
+    local function pair(s)
+      local slow = {}
+      for k, v in pairs(s) do slow[k] = v end
+      slow.minProperties = 0
+      return compile(s), compile(slow)
+    end
+    local SCHEMAS = {
+      { type = "object", properties = { s = { type = "string" }, n = { type = "number" }, i = { type = "integer" },
+        b = { type = "boolean", description = "d" } }, required = A { "s" }, title = "t" },
+      { type = "object", properties = { i = { type = "integer", format = "int64" } } },
+      { type = "object" },
+    }
+    local VALUES = {
+      { s = "x" }, { s = "x", n = 1.5, i = 3, b = true }, { s = "x", i = 3.0 }, { s = "x", i = 3.5 },
+      { s = "x", n = 0 / 0 }, { s = "x", n = math.huge }, { s = "x", n = -math.huge }, { s = "x", i = 2 ^ 63 },
+      { s = 1 }, { s = null }, { s = "x", b = "true" }, { s = "x", b = null }, { n = 1 }, {}, { s = "x", extra = {} },
+      { s = "x", extra = print }, { s = "x", [1] = "y" }, { "x" }, A {}, A { 1 }, "text", 5, null, true,
+      { s = "x", i = "1" }, { s = "x", n = "1" }, { s = "x", i = 9007199254740993 }, { i = 1 }, { i = 0.5 },
+    }
+    it("agrees with the full validation on every value", function()
+      for si, s in ipairs(SCHEMAS) do
+        local fast, slow = pair(s)
+        for vi, v in ipairs(VALUES) do
+          local ok1, e1 = fast:validate(v)
+          local ok2, e2 = slow:validate(v)
+          assert.are.equal(ok2, ok1, string.format("schema %d, value %d", si, vi))
+          if not ok1 then assert.same(lines(e2), lines(e1)) end
+        end
+      end
+    end)
+
+    it("rejects what the full validation rejects, with its messages", function()
+      fails({ type = "object", properties = { usageValue = { type = "number" } }, required = A { "usageValue" } },
+        { usageValue = "12" }, { "inputs.usageValue: expected number, got string" })
+      fails({ type = "object", properties = { amount = { type = "integer" } } }, { amount = 12.5 },
+        { "inputs.amount: expected integer, got float 12.5" })
+      fails({ type = "object", required = A { "a" } }, A {}, { "inputs: expected object, got array" })
+    end)
+  end)
 end)

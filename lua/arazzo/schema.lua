@@ -181,6 +181,8 @@ end
 -- true when the list reached `max_errors` and validation stopped there
 function Validator:validate(value)
   check_self(self, "validate")
+  local fast = self.fast
+  if fast and fast(value) then return true end
   local st = {
     path = {}, depth = 0, errs = {}, n = 0, max = self.max_errors, stop = false,
     level = 0, kinds = {}, maxdepth = self.max_depth, prefix = self.prefix,
@@ -256,6 +258,73 @@ end
 -- @return a validator, or `nil, errors`: a list of `{path = "properties.amount.type",
 -- message = "..."}` sorted by path, where path is relative to the schema
 -- root, or to the resolved schema named by the error's `ref` field
+---------------------------------------------------------------------------
+-- A fast accepting path for the common flat schema
+---------------------------------------------------------------------------
+
+-- Keywords that constrain nothing, and the scalar types the fast path knows.
+local QUIET = { description = true, title = true, ["$comment"] = true, examples = true, default = true,
+  deprecated = true, readOnly = true, writeOnly = true, format = true }
+local SCALAR = { string = true, number = true, integer = true, boolean = true }
+
+--- For `{type: object, properties: {name: {type: <scalar>}}, required: [...]}`
+--- (annotations allowed, nothing else), a checker that returns true only
+--- when the full validation would pass; on false the full validation runs
+--- and reports. nil for any other schema.
+local function fast_path(s)
+  if type(s) ~= "table" or getmetatable(s) == array_mt or s.type ~= "object" then return nil end
+  local props, req = {}, {}
+  for k, v in pairs(s) do
+    if k == "properties" then
+      if type(v) ~= "table" or getmetatable(v) == array_mt then return nil end
+      for name, ps in pairs(v) do
+        if type(name) ~= "string" or type(ps) ~= "table" or getmetatable(ps) == array_mt then return nil end
+        for pk, pv in pairs(ps) do
+          if pk == "type" then
+            if not SCALAR[pv] then return nil end
+          elseif not QUIET[pk] then
+            return nil
+          end
+        end
+        if ps.type == nil then return nil end
+        props[#props + 1] = { name, ps.type }
+      end
+    elseif k == "required" then
+      if type(v) ~= "table" then return nil end
+      for i, name in ipairs(v) do
+        if type(name) ~= "string" then return nil end
+        req[i] = name
+      end
+      if #req ~= rawlen(v) then return nil end
+    elseif k ~= "type" and not QUIET[k] then
+      return nil
+    end
+  end
+  local np, nr = #props, #req
+  return function(x)
+    if type(x) ~= "table" or getmetatable(x) == array_mt then return false end
+    for key in next, x do
+      if type(key) ~= "string" then return false end -- not a JSON object: the full path says why
+    end
+    for i = 1, nr do
+      if x[req[i]] == nil then return false end
+    end
+    for i = 1, np do
+      local p = props[i]
+      local v = x[p[1]]
+      if v ~= nil then
+        local want, tv = p[2], type(v)
+        if want == "string" or want == "boolean" then
+          if tv ~= want then return false end
+        elseif tv ~= "number" or v - v ~= 0 or (want == "integer" and not is_integral(v)) then
+          return false
+        end
+      end
+    end
+    return true
+  end
+end
+
 function M.compile(s, opts)
   if s == nil then error("bad argument #1 to 'compile' (schema expected, got no value)", 2) end
   opts = check_opts(opts)
@@ -276,7 +345,7 @@ function M.compile(s, opts)
   check_inplace(C, all)
   if #C.errs > 0 then return nil, finish_errors(C.errs, "", C.truncated) end
   return setmetatable({
-    root = root, prefix = opts.path or "inputs",
+    root = root, prefix = opts.path or "inputs", fast = fast_path(s),
     max_errors = opts.max_errors or DEFAULT_MAX_ERRORS, max_depth = opts.max_depth or DEFAULT_MAX_DEPTH,
   }, Validator)
 end
