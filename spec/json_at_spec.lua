@@ -521,4 +521,85 @@ describe("arazzo.expr stepping into an undecoded JSON body", function()
     assert.same({ nil, "$response.body#" .. string.rep("/k", 20) .. "/j/k: no value at '" ..
       string.rep("/k", 20) .. "/j'" }, { e:eval(ctx(text)) })
   end)
+
+  describe("through the root-member index of a body read many times", function()
+    -- Bodies of 64 bytes and more whose root is an object are checked once
+    -- and indexed; later reads of the same string use the index. The
+    -- results must stay those of a full decode, read after read, while
+    -- other bodies come and go from the cache (it keeps 4).
+    local plain = body:gsub(',"k\\u00e9":"accent"', ""):gsub(',"esc\\"q":"quote"', "")
+    assert(#plain < #body - 20 and not plain:find("\\u00e9"), "fixture: plain has no escaped keys")
+    local POINTERS = { "/id", "/status", "/amount_due", "/lines/data/1/amount", "/lines/data/1", "/lines/data/2",
+      "/lines/data/-", "/a~1b", "/m~0n", "/", "/01", "/0", "/tags/0", "/meta", "/meta/x", "/note", "/note/x", "/dup",
+      "/dup/x", "/inner", "/inner/x/1/y", "/inner/x/5", "/bad_inner/x", "/text/x", "/id/x", "/missing", "/items/2",
+      "/lines" }
+
+    local function agree(text, n)
+      local decoded = D(text)
+      for _ = 1, n or 2 do
+        for _, p in ipairs(POINTERS) do
+          local e = assert(core.expr_compile("$response.body#" .. p, "expression"))
+          local a = { e:eval(ctx(text)) }
+          local b = { e:eval(ctx(decoded)) }
+          assert(diff(b[1], a[1]) == nil, p .. ": " .. tostring(diff(b[1], a[1])))
+          assert.equal(b[2], a[2], p)
+        end
+      end
+    end
+
+    it("gives a full decode's values and messages on every read", function()
+      agree(plain, 3)
+      agree(body, 2) -- escaped keys: the index is not used for this one
+      agree(" \n\t" .. plain .. "\n ", 2)
+    end)
+
+    it("keeps the last duplicate of a root member, subtree and all", function()
+      local text = '{"dup":{"x":1,"y":[1,2]},"pad":"' .. string.rep("p", 60) .. '","dup":{"x":2}}'
+      local e = assert(core.expr_compile("$response.body#/dup/x", "expression"))
+      local ey = assert(core.expr_compile("$response.body#/dup/y", "expression"))
+      for _ = 1, 3 do
+        assert.equal(2, e:eval(ctx(text)))
+        assert.same({ nil, "$response.body#/dup/y: no value at '/dup/y'" }, { ey:eval(ctx(text)) })
+      end
+    end)
+
+    it("stays right while bodies are evicted and come back, and for equal strings built apart", function()
+      local texts = {}
+      for i = 1, 7 do
+        texts[i] = string.format('{"id":"in_%d","status":"s%d","pad":"%s","n":%d}', i, i, string.rep("x", 64), i)
+      end
+      local eid = assert(core.expr_compile("$response.body#/id", "expression"))
+      local en = assert(core.expr_compile("$response.body#/n", "expression"))
+      for round = 1, 4 do
+        for i = 1, 7 do
+          local j = (i * round) % 7 + 1
+          assert.equal("in_" .. j, eid:eval(ctx(texts[j])))
+          assert.equal(j, en:eval(ctx(texts[j])))
+        end
+      end
+      local copy = table.concat({ texts[3]:sub(1, 10), texts[3]:sub(11) })
+      assert.equal("in_3", eid:eval(ctx(copy)))
+      assert.equal(3, en:eval(ctx(copy)))
+    end)
+
+    it("refuses a long body that is not JSON anywhere, read after read", function()
+      local msg = "$response.body#/status: cannot look up '/status' in a string that is not JSON"
+      local pad = string.rep("p", 80)
+      local e = assert(core.expr_compile("$response.body#/status", "expression"))
+      for _, bad in ipairs({ '{"status":"open","pad":"' .. pad .. '"} x', '{"status":"open","pad":"' .. pad .. '","a":tru}',
+                             '{"status":"open","pad":"' .. pad .. '",}', '{"status":"open","pad":"' .. pad .. '"',
+                             '{"status":"open","pad":"' .. pad .. '","d":' .. nest("[", "]", 1001) .. "}" }) do
+        for _ = 1, 2 do assert.same({ nil, msg }, { e:eval(ctx(bad)) }) end
+      end
+    end)
+
+    it("leaves array roots and short bodies to the plain path, with the same results", function()
+      local arr = "[" .. plain .. "," .. plain .. "]"
+      local e = assert(core.expr_compile("$response.body#/1/lines/data/0/id", "expression"))
+      for _ = 1, 2 do assert.equal("il_1", e:eval(ctx(arr))) end
+      local short = '{"id":"x","status":"open"}'
+      local es = assert(core.expr_compile("$response.body#/status", "expression"))
+      for _ = 1, 2 do assert.equal("open", es:eval(ctx(short))) end
+    end)
+  end)
 end)

@@ -115,6 +115,14 @@ typedef struct {
 int arazzo_json_decode_at(lua_State *L, const char *s, size_t len,
                           const arazzo_json_token *toks, size_t ntok, size_t *used,
                           const char **msg, size_t *errpos);
+/* json_index.c: arazzo_json_decode_at on the string at stack index sidx,
+ * with the same results, for texts read many times (response bodies): the
+ * first read of a JSON object text checks it whole and indexes its root
+ * members; later reads of the same string find the member from the index
+ * and read only its value. The last few such strings (up to 1 MiB each)
+ * and their indexes are kept in the registry. [-0,+1] or [-0,+0]. */
+int arazzo_json_decode_at_cached(lua_State *L, int sidx, const arazzo_json_token *toks, size_t ntok,
+                                 size_t *used, const char **msg, size_t *errpos);
 
 /* pointer.c: resolve an RFC 6901 pointer (already-unescaped tokens are not
  * assumed: p is the raw pointer text, "" or starting with '/') against the

@@ -119,6 +119,7 @@ static int decode_at_top(est *st, const arazzo_expr_op *o, size_t n, size_t *use
   arazzo_json_token toks[TOK_RUN_MAX];
   size_t len, pos, k;
   const char *s = lua_tolstring(L, -1, &len), *msg;
+  int sidx = lua_gettop(L);
   if (!looks_json(s, len)) return 0;
   luaL_checkstack(L, (int)n + 8, "expression too deep");
   for (k = 0; k < n; k++) { /* keys stay pushed: the tokens point into them */
@@ -126,7 +127,7 @@ static int decode_at_top(est *st, const arazzo_expr_op *o, size_t n, size_t *use
     toks[k].s = lua_tolstring(L, -1, &toks[k].len);
     toks[k].index = o[k].index;
   }
-  if (!arazzo_json_decode_at(L, s, len, toks, n, used, &msg, &pos)) {
+  if (!arazzo_json_decode_at_cached(L, sidx, toks, n, used, &msg, &pos)) {
     lua_pop(L, (int)n);
     st->notjson = 1;
     return 0;

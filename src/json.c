@@ -329,7 +329,7 @@ static int l_json_decode(lua_State *L) {
   }
   toks = pointer_tokens(L, 2, ptr, plen, &ntok);
   lua_replace(L, 2); /* the tokens keep their own bytes: same stack depth as a plain decode */
-  if (!arazzo_json_decode_at_run(L, &d, s, len, toks, ntok, &used)) return push_dec_error(L, &d, s, len);
+  if (!arazzo_json_decode_at_run(L, &d, s, len, 0, toks, ntok, &used)) return push_dec_error(L, &d, s, len);
   if (used < ntok) lua_pushnil(L);
   return 1;
 }

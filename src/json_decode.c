@@ -176,6 +176,10 @@ static int dec_key_select(dec *d) {
   size_t n;
   const arazzo_json_token *t;
   if (dec_string_scan(d, &k, &n)) return -1;
+  if (d->ix && d->depth == 1) {
+    d->ixkey = k;
+    d->ixklen = n;
+  }
   d->keymatch = 0;
   if (d->depth == d->path && d->path <= d->ntok) {
     t = &d->toks[d->path - 1];
@@ -234,6 +238,7 @@ static int dec_room(dec *d) {
 static void dec_select(dec *d) {
   size_t k = d->depth;
   int match;
+  if (d->ix && k == 1 && DEC_TOP(d).is_object) arazzo_json_ix_add(d);
   if (k == 0) match = 1;
   else if (k != d->path || k > d->ntok) match = 0;
   else if (DEC_TOP(d).is_object) match = d->keymatch;
@@ -416,17 +421,21 @@ int arazzo_json_decode_run(lua_State *L, dec *d, const char *s, size_t len) {
 /* Like arazzo_json_decode_run, but push only the node toks[0..ntok)
  * select (see arazzo_json_decode_at in arazzo.h). A selecting pass checks
  * the whole text and notes where the nodes along the pointer start; a
- * building pass then parses only the node reached. */
-int arazzo_json_decode_at_run(lua_State *L, dec *d, const char *s, size_t len,
+ * building pass then parses only the node reached. With from > 0 the text
+ * is known to be valid JSON (json_index.c checked it) and both passes cover
+ * only the value that starts at offset from. */
+int arazzo_json_decode_at_run(lua_State *L, dec *d, const char *s, size_t len, size_t from,
                               const arazzo_json_token *toks, size_t ntok, size_t *used) {
-  int base = lua_gettop(L), r;
+  int base = lua_gettop(L), r, whole = from == 0;
   size_t local[JSON_AT_LOCAL], k;
   unsigned char c;
+  dec_start(L, d, s, len);
+  if (from) d->p = d->start + from;
   if (ntok == 0) {
     *used = 0;
-    return arazzo_json_decode_run(L, d, s, len);
+    d->build = 1;
+    return dec_finish(L, d, base, dec_drive(d, whole));
   }
-  dec_start(L, d, s, len);
   d->cand = local;
   if (ntok >= JSON_AT_LOCAL) {
     if (ntok >= ((size_t)-1) / sizeof(size_t)) luaL_error(L, "json: not enough memory");
@@ -437,7 +446,7 @@ int arazzo_json_decode_at_run(lua_State *L, dec *d, const char *s, size_t len,
   d->toks = toks;
   d->ntok = ntok;
   d->path = d->ncand = d->vslots = d->vhigh = 0;
-  r = dec_drive(d, 1);
+  r = dec_drive(d, whole);
   if (r >= 0) {
     k = d->ncand - 1; /* the root always counts: ncand >= 1 */
     *used = k;
@@ -452,6 +461,25 @@ int arazzo_json_decode_at_run(lua_State *L, dec *d, const char *s, size_t len,
     }
   }
   return dec_finish(L, d, base, r);
+}
+
+/* A selecting pass over all of s[0..len) that selects nothing: checks the
+ * text with the errors arazzo_json_decode_run would give, builds nothing
+ * (d->ix, when set, records the root members). Returns 1, or 0 with the
+ * error in d. [-0,+0] */
+int arazzo_json_check_run(lua_State *L, dec *d, const char *s, size_t len) {
+  int base = lua_gettop(L), r;
+  size_t local[1];
+  dec_start(L, d, s, len);
+  d->cand = local;
+  d->build = 0;
+  d->toks = NULL;
+  d->ntok = 0;
+  d->path = d->ncand = d->vslots = d->vhigh = 0;
+  r = dec_drive(d, 1);
+  arazzo_json_scratch_free(d->s);
+  lua_settop(L, base);
+  return r >= 0;
 }
 
 /* Decode s[0..len) with the defaults (max_depth 1000, key order recorded)
@@ -482,7 +510,7 @@ int arazzo_json_decode_at(lua_State *L, const char *s, size_t len, const arazzo_
   memset(&d, 0, sizeof d);
   d.max_depth = JSON_DEFAULT_DEPTH;
   d.order = 1;
-  if (arazzo_json_decode_at_run(L, &d, s, len, toks, ntok, used)) return 1;
+  if (arazzo_json_decode_at_run(L, &d, s, len, 0, toks, ntok, used)) return 1;
   *msg = d.msg;
   *errpos = d.errpos;
   return 0;

@@ -74,6 +74,9 @@ static inline const unsigned char *json_skip_plain(const unsigned char *p, const
       return p + SWAR_FIRST(m);
 #else
       break;
+/* Check s[0..len) whole without building anything; see json_decode.c. */
+int arazzo_json_check_run(lua_State *L, dec *d, const char *s, size_t len);
+
 #endif
     }
     p += 8;
@@ -221,7 +224,16 @@ typedef struct {
   int pending;     /* the value about to be parsed is cand[depth] */
   size_t vslots;   /* Lua stack slots a building pass would hold now */
   size_t vhigh;    /* free slots already ensured above the real top */
+  /* With ix set, a selecting pass records every member of a root object
+   * (json_index.c): the key just read, then its value's offset. */
+  struct json_rootix *ix;
+  const char *ixkey;
+  size_t ixklen;
 } dec;
+
+/* json_index.c: record the member whose key dec_key_select just read and
+ * whose value starts at d->p. Raises memory errors only. */
+void arazzo_json_ix_add(dec *d);
 
 /* Record a syntax error at p; returns -1. */
 static inline int json_dec_fail(dec *d, const unsigned char *p, const char *msg, int found) {
@@ -262,8 +274,16 @@ int arazzo_json_decode_run(lua_State *L, dec *d, const char *s, size_t len);
 /* The same, but the value pushed is only the node that toks[0..ntok)
  * select (see arazzo_json_decode_at in arazzo.h for *used and what is
  * pushed). The whole text is checked first, with the same errors and
- * positions as arazzo_json_decode_run; then only that node is built. */
-int arazzo_json_decode_at_run(lua_State *L, dec *d, const char *s, size_t len,
+ * positions as arazzo_json_decode_run; then only that node is built.
+ * from > 0: s is known to be valid and the tokens apply to the value that
+ * starts at offset from (only that value is read). */
+int arazzo_json_decode_at_run(lua_State *L, dec *d, const char *s, size_t len, size_t from,
                               const arazzo_json_token *toks, size_t ntok, size_t *used);
+
+/* Check s[0..len) whole without building anything; see json_decode.c. */
+int arazzo_json_check_run(lua_State *L, dec *d, const char *s, size_t len);
+
+/* Check s[0..len) whole without building anything; see json_decode.c. */
+int arazzo_json_check_run(lua_State *L, dec *d, const char *s, size_t len);
 
 #endif
