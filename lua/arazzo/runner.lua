@@ -129,6 +129,7 @@ local function new_state(doc, opts)
     inputs_for = opts.inputs_for or EMPTY, missing = opts.missing or "error",
     run_id = opts.run_id or random_id(), count = 0, requests = 0, auth_plans = {},
     steps = {}, history = {}, wfdata = {}, done = nil, executions = {}, workflow_steps = {},
+    transport = nil, doc = nil, top = nil, last_status = nil, last_response = nil, last_url = nil, last_method = nil,
   }
   st.transport = opts.transport
   if not st.transport and not (opts.max_body or opts.connect_timeout or opts.verify ~= nil or opts.ca_file
@@ -315,7 +316,9 @@ end
 -- Run one step entry (one attempt). base is the workflow's context, which
 -- HTTP steps reuse. Returns passed, ctx, record.
 local function exec_step(st, wf, step, base, depth, entry, attempt)
-  local rec = { step = step.id, workflow = wf.id, attempt = attempt, notes = {} }
+  -- every field a record can get, so the table is sized once
+  local rec = { step = step.id, workflow = wf.id, attempt = attempt, notes = {}, ok = false, ms = nil,
+    method = nil, url = nil, status_code = nil, response = nil, outputs = nil, error = nil, runs = nil, attempts = nil }
   local t0 = now()
   if st.trace then trace(st, { event = "step", workflow = wf.id, step = step.id, attempt = attempt }) end
   local passed, ctx
@@ -514,8 +517,10 @@ run_workflow = function(st, wf, inputs, depth)
   local doc = wf.document
   local data = { inputs = inputs, outputs = {} }
   st.wfdata[wf.id] = data
+  -- the exchange fields are set per HTTP step; listed so the table is sized once
   local base = { inputs = inputs, outputs = data.outputs, steps = {}, workflows = st.wfdata,
-    sourceDescriptions = doc.source_info, components = doc.components }
+    sourceDescriptions = doc.source_info, components = doc.components,
+    statusCode = nil, response = nil, url = nil, method = nil, request = nil }
   local r = loop(st, wf, base, depth)
   if r.transferred_to then return r end
   local ctx = step_ctx(base)
@@ -544,15 +549,11 @@ function M.run(wf, inputs, opts)
   if not ok then
     r = fail("internal", "internal error: " .. tostring(r))
   end
-  r.workflow = r.workflow or wf.id
-  r.outputs = r.outputs or {}
-  r.steps = st.steps
-  r.workflows = {}
-  for id, steps in pairs(st.workflow_steps) do r.workflows[id] = { steps = steps, outputs = st.wfdata[id] and st.wfdata[id].outputs } end
-  r.history = st.history
-  r.requests = st.requests
-  r.ms = (now() - t0) * 1000
-  r.run_id = st.run_id
+  local workflows = {}
+  for id, steps in pairs(st.workflow_steps) do workflows[id] = { steps = steps, outputs = st.wfdata[id] and st.wfdata[id].outputs } end
+  r = { ok = r.ok, workflow = r.workflow or wf.id, outputs = r.outputs or {}, error = r.error, notes = r.notes,
+    ended_by = r.ended_by, transferred_to = r.transferred_to, steps = st.steps, workflows = workflows,
+    history = st.history, requests = st.requests, ms = (now() - t0) * 1000, run_id = st.run_id }
   return r
 end
 
