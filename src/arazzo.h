@@ -46,6 +46,13 @@ void arazzo_set_order(lua_State *L, int idx);
  * sorted bytewise, then non-string keys are skipped. [-0,+1], may raise
  * memory errors only. */
 void arazzo_push_keys(lua_State *L, int idx);
+/* value.c: like arazzo_push_keys, for callers that only read the list by
+ * index and skip keys no longer present: the recorded key list itself when
+ * it names every string key exactly once (up to 64 keys), a presized
+ * sorted list when there is none, else arazzo_push_keys. order is the
+ * stack index of the key-order table, or 0 to look it up. Never modify
+ * the list pushed. [-0,+1] */
+void arazzo_push_keys_view(lua_State *L, int v, int order);
 
 /* Decide whether a number at idx is an integer (by subtype on 5.4, by
  * value on LuaJIT). On success stores it in *out. [-0,+0] */
@@ -131,17 +138,20 @@ int arazzo_json_decode_at_cached(lua_State *L, int sidx, const arazzo_json_token
  * only: never calls metamethods. */
 int arazzo_pointer_resolve(lua_State *L, int idx, const char *p, size_t len);
 
-/* url.c: growable byte buffer for url.c and form.c. Its storage is a
- * userdata kept at a fixed stack slot (b->slot), replaced when it grows, so
- * the caller may push and pop freely above it and a raised error (memory)
- * never leaks. Never keep one past the current C call. */
+/* url.c: growable byte buffer for url.c and form.c. It starts in its own
+ * inline storage; past that its storage is a userdata kept at a fixed
+ * stack slot (b->slot, reserved at init), replaced when it grows, so the
+ * caller may push and pop freely above it and a raised error (memory)
+ * never leaks. Never copy one, nor keep it past the current C call. */
+#define ARAZZO_SBUF_INLINE 192
 typedef struct arazzo_sbuf {
   lua_State *L;
   char *p;
   size_t len, cap;
   int slot;
+  char inline_[ARAZZO_SBUF_INLINE];
 } arazzo_sbuf;
-/* Start an empty buffer: pushes its storage userdata. [-0,+1] */
+/* Start an empty buffer: pushes its storage slot (nil until it grows). [-0,+1] */
 void arazzo_sbuf_init(lua_State *L, arazzo_sbuf *b);
 /* Append n bytes (never from b's own storage); may raise a memory error. */
 void arazzo_sbuf_add(arazzo_sbuf *b, const char *s, size_t n);
@@ -196,12 +206,15 @@ typedef struct {
   arazzo_sbuf out, name, path;
   unsigned char nset[256], vset[256];
   int plus, triples, arrays, blank, raw;
-  int seen;  /* stack slot of the set of tables on the current path */
+  int seen;  /* stack slot of the set of tables on the current path (a
+                table only once a nested table is met: see arazzo_form_enter) */
+  int top;   /* stack index of the top table of the run, or 0 */
   int pairs; /* pairs written so far */
   const char *tname;
 } fenc;
 
 void arazzo_form_init(lua_State *L, fenc *e);
+int arazzo_form_enter(fenc *e, int idx);
 int arazzo_form_children(fenc *e, int idx, int depth, int top);
 void arazzo_form_error(fenc *e, int r, const char *prefix);
 /* Push nil, msg (on top before the call), code; returns 3. */

@@ -76,7 +76,7 @@ int arazzo_form_children(fenc *e, int idx, int depth, int top) {
   size_t n, i, nl = e->name.len, pl = e->path.len;
   int keys;
   if (arazzo_as_array(L, idx, &n) && n > 0) return fenc_array(e, idx, n, depth);
-  arazzo_push_keys(L, idx);
+  arazzo_push_keys_view(L, idx, 0);
   keys = lua_gettop(L);
   n = (size_t)lua_rawlen(L, keys);
   if (arazzo_form_count_keys(L, idx) != n) return FE_KEY;
@@ -111,13 +111,7 @@ static int fenc_value(fenc *e, int idx, int depth) {
   if (lua_type(L, idx) == LUA_TTABLE) {
     if (depth > FORM_MAX_DEPTH) return FE_DEPTH;
     luaL_checkstack(L, 8, "form: nesting too deep"); /* each level holds a few slots */
-    lua_pushvalue(L, idx);
-    lua_rawget(L, e->seen);
-    if (!lua_isnil(L, -1)) return FE_CYCLE;
-    lua_pop(L, 1);
-    lua_pushvalue(L, idx);
-    lua_pushboolean(L, 1);
-    lua_rawset(L, e->seen);
+    if (!arazzo_form_enter(e, idx)) return FE_CYCLE;
     r = arazzo_form_children(e, idx, depth, 0);
     if (r) return r;
     lua_pushvalue(L, idx);
@@ -134,15 +128,42 @@ static int fenc_value(fenc *e, int idx, int depth) {
   return r < 0 ? FE_NUM : FE_TYPE;
 }
 
-/* Set up e (three buffers and the seen set: pushes 4 values). */
+/* Set up e (three buffers and the slot of the seen set: pushes 4 values). */
 void arazzo_form_init(lua_State *L, fenc *e) {
-  memset(e, 0, sizeof *e);
   e->L = L;
   arazzo_sbuf_init(L, &e->out);
   arazzo_sbuf_init(L, &e->name);
   arazzo_sbuf_init(L, &e->path);
-  lua_newtable(L);
+  lua_pushnil(L);
   e->seen = lua_gettop(L);
+  e->top = 0;
+  e->plus = e->triples = e->arrays = e->blank = e->raw = e->pairs = 0;
+  e->tname = NULL;
+}
+
+/* Enter the nested table at idx: 0 when it is already on the current path
+ * (a cycle), else it is added. The set is created at the first nested
+ * table, with the top table in it; flat values never need one. */
+int arazzo_form_enter(fenc *e, int idx) {
+  lua_State *L = e->L;
+  if (lua_isnil(L, e->seen)) {
+    if (e->top && lua_rawequal(L, idx, e->top)) return 0;
+    lua_createtable(L, 0, 4);
+    lua_replace(L, e->seen);
+    if (e->top) {
+      lua_pushvalue(L, e->top);
+      lua_pushboolean(L, 1);
+      lua_rawset(L, e->seen);
+    }
+  } else {
+    lua_pushvalue(L, idx);
+    if (lua_rawget(L, e->seen) != LUA_TNIL) return 0;
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, e->seen);
+  return 1;
 }
 
 /* Push "<prefix>: <what> at '<path>'" for error kind r. [-0,+1] */
@@ -229,9 +250,7 @@ static int l_form_encode(lua_State *L) {
     lua_pushfstring(L, "form: top-level value must be an object, got %s", arazzo_form_kind_name(L, 1));
     return arazzo_form_fail3(L, "form");
   }
-  lua_pushvalue(L, 1);
-  lua_pushboolean(L, 1);
-  lua_rawset(L, e.seen);
+  e.top = 1;
   r = arazzo_form_children(&e, 1, 1, 1);
   if (r) {
     arazzo_form_error(&e, r, "form");
@@ -458,7 +477,7 @@ static int l_multipart_encode(lua_State *L) {
     return arazzo_form_fail3(L, "form");
   }
   arazzo_sbuf_init(L, &m.out);
-  arazzo_push_keys(L, 1);
+  arazzo_push_keys_view(L, 1, 0);
   keys = lua_gettop(L);
   n = (size_t)lua_rawlen(L, keys);
   if (arazzo_form_count_keys(L, 1) != n) {

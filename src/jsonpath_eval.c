@@ -6,11 +6,8 @@
  * selects flows at once through the remaining segments. That yields the
  * RFC's nodelist order (the concatenation, per input node, of what the
  * segment selects) and lets exists() stop at the first node. Object members
- * are visited in arazzo_push_keys order, so results are deterministic; that
- * function only runs when an object's recorded order is inexact or it has
- * over JP_FAST_KEYS keys: a recorded list naming each key once is iterated
- * in place, and the keys of an object without one are sorted into a
- * presized list. All recursion (value depth, descendant segments, nested
+ * are visited in arazzo_push_keys order, so results are deterministic
+ * (through arazzo_push_keys_view, which mostly builds no list). All recursion (value depth, descendant segments, nested
  * filter queries, deep equality) is counted against JP_MAX_DEPTH, which
  * also stops cyclic tables. Failures (depth, regex limits) raise inside a
  * protected call and are returned as nil, "jsonpath: <msg>", "jsonpath". */
@@ -19,8 +16,6 @@
 #include <string.h>
 
 #include "jsonpath_internal.h"
-
-#define JP_FAST_KEYS 64 /* longest recorded key list iterated in place */
 
 /* EXISTS needs one node, VALUE needs to know whether there are two. */
 static int sink_full(const jp_sink *s) {
@@ -148,108 +143,9 @@ static void emit(jp_eval *e, int v, int pd, jp_sink *s) {
 
 static void descend(jp_eval *e, int seg, int v, int pd, jp_sink *s);
 
-/* A string key read from a table that anchors it. */
-typedef struct {
-  const char *s;
-  size_t len;
-  int pos;
-} jp_key;
-
-/* Bytewise order, shorter first on a common prefix (arazzo_push_keys's). */
-static int cmp_keys(const void *a, const void *b) {
-  const jp_key *x = (const jp_key *)a, *y = (const jp_key *)b;
-  int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
-  return c ? c : x->len < y->len ? -1 : x->len > y->len;
-}
-
-/* Number of string keys of the table at v, counting stops past max. */
-static size_t count_keys(lua_State *L, int v, size_t max) {
-  size_t n = 0;
-  lua_pushnil(L);
-  while (lua_next(L, v)) {
-    lua_pop(L, 1);
-    if (lua_type(L, -1) == LUA_TSTRING && ++n > max) {
-      lua_pop(L, 1);
-      break;
-    }
-  }
-  return n;
-}
-
-/* 1 when the recorded key list at list names every string key of the
- * object at v exactly once and nothing else (at most JP_FAST_KEYS keys):
- * arazzo_push_keys would then build a copy of it. Reads only (nothing is
- * allocated, so no finalizer runs); the list anchors the strings. [-0,+0] */
-static int order_is_exact(lua_State *L, int v, int list) {
-  jp_key k[JP_FAST_KEYS];
-  size_t nk = (size_t)lua_rawlen(L, list), i, j;
-  int ok;
-  if (nk > JP_FAST_KEYS || count_keys(L, v, nk) != nk) return 0;
-  for (i = 0, ok = 1; ok && i < nk; i++) {
-    lua_rawgeti(L, list, (lua_Integer)i + 1);
-    ok = lua_type(L, -1) == LUA_TSTRING;
-    if (ok) {
-      k[i].s = lua_tolstring(L, -1, &k[i].len);
-      for (j = 0; ok && j < i; j++) /* long strings are not interned on 5.4 */
-        ok = k[j].len != k[i].len || (k[j].s != k[i].s && memcmp(k[j].s, k[i].s, k[i].len) != 0);
-      lua_pushvalue(L, -1);
-      lua_rawget(L, v);
-      ok = ok && !lua_isnil(L, -1);
-      lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-  }
-  return ok;
-}
-
-/* With at most JP_FAST_KEYS string keys: push a new list of the string keys
- * of the object at v sorted bytewise (the order arazzo_push_keys gives an
- * object without recorded order) and return 1; else push nothing and
- * return 0. The list is presized and anchors the strings; the second pass
- * never takes more keys than the first counted, even if a finalizer run by
- * the allocation changed v. [-0,+(1|0)] */
-static int push_sorted_keys(lua_State *L, int v) {
-  jp_key k[JP_FAST_KEYS];
-  int total = (int)count_keys(L, v, JP_FAST_KEYS), n = 0, i, list;
-  if (total > JP_FAST_KEYS) return 0;
-  luaL_checkstack(L, total + 3, "jsonpath evaluation");
-  lua_createtable(L, total, 0);
-  list = lua_gettop(L);
-  lua_pushnil(L);
-  while (lua_next(L, v)) {
-    lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TSTRING || n == total) continue;
-    k[n].s = lua_tolstring(L, -1, &k[n].len);
-    k[n].pos = n + 1;
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, list, ++n);
-  }
-  qsort(k, (size_t)n, sizeof *k, cmp_keys);
-  for (i = 0; i < n; i++) lua_rawgeti(L, list, k[i].pos);
-  for (i = n; i >= 1; i--) lua_rawseti(L, list, i);
-  return 1;
-}
-
-/* Push the keys of the object at v in arazzo_push_keys order without
- * building that list when it can: the recorded key list itself when it is
- * exact, a presized sorted list when there is none, else arazzo_push_keys.
- * The caller reads the list by index and skips keys no longer in v, so a
- * recorded list changed meanwhile (only a finalizer could) is harmless.
- * [-0,+1] */
+/* Push the keys of the object at v for reading (arazzo_push_keys_view). */
 static void push_member_keys(jp_eval *e, int v) {
-  lua_State *L = e->L;
-  if (e->order) {
-    lua_pushvalue(L, v);
-    lua_rawget(L, e->order);
-    if (lua_istable(L, -1) && order_is_exact(L, v, lua_gettop(L))) return;
-    if (lua_isnil(L, -1)) {
-      lua_pop(L, 1);
-      if (push_sorted_keys(L, v)) return;
-    } else {
-      lua_pop(L, 1);
-    }
-  }
-  arazzo_push_keys(L, v);
+  arazzo_push_keys_view(e->L, v, e->order);
 }
 
 /* A selected child is on top; its key is the string at kidx or, when kidx

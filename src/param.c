@@ -135,7 +135,7 @@ static int p_container(pser *p, int vidx) {
   if (p->kind == K_ARRAY) {
     arazzo_as_array(L, vidx, &n);
   } else {
-    arazzo_push_keys(L, vidx);
+    arazzo_push_keys_view(L, vidx, 0);
     keys = lua_gettop(L);
     n = (size_t)lua_rawlen(L, keys);
     if (arazzo_form_count_keys(L, vidx) != n) {
@@ -202,9 +202,7 @@ static int p_deep(pser *p, int vidx) {
   e.triples = p->triples;
   arazzo_url_encode_into(&e.name, p->name, p->namelen, e.nset, 0, 0);
   arazzo_sbuf_add(&e.path, p->name, p->namelen);
-  lua_pushvalue(L, vidx);
-  lua_pushboolean(L, 1);
-  lua_rawset(L, e.seen);
+  e.top = lua_absindex(L, vidx);
   r = arazzo_form_children(&e, vidx, 1, 0);
   if (r) {
     lua_pushfstring(L, "parameter '%s'", p->name);

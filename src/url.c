@@ -13,8 +13,9 @@ static const char HEXDIGITS[] = "0123456789ABCDEF";
 void arazzo_sbuf_init(lua_State *L, arazzo_sbuf *b) {
   b->L = L;
   b->len = 0;
-  b->cap = 128;
-  b->p = (char *)lua_newuserdata(L, b->cap);
+  b->cap = sizeof b->inline_;
+  b->p = b->inline_;
+  lua_pushnil(L);
   b->slot = lua_gettop(L);
 }
 
@@ -24,6 +25,7 @@ static void sbuf_grow(arazzo_sbuf *b, size_t need) {
   size_t ncap = b->cap;
   char *np;
   if (need > ((size_t)-1) / 4 - b->len) luaL_error(b->L, "buffer too large");
+  if (ncap < 128) ncap = 128;
   while (ncap - b->len < need) ncap *= 2;
   np = (char *)lua_newuserdata(b->L, ncap);
   memcpy(np, b->p, b->len);
@@ -49,10 +51,28 @@ static int hexval(int c) {
   return -1;
 }
 
+/* 1 for the ASCII letters and digits. */
+static const unsigned char alnum[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 void arazzo_url_charset(unsigned char set[256], const char *extra) {
-  int c;
-  for (c = 0; c < 256; c++)
-    set[c] = (unsigned char)((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'));
+  memcpy(set, alnum, sizeof alnum);
   for (; *extra; extra++) set[(unsigned char)*extra] = 1;
 }
 

@@ -157,6 +157,118 @@ void arazzo_push_keys(lua_State *L, int idx) {
   lua_pop(L, 1); /* seen */
 }
 
+/* ---- key lists for reading ---------------------------------------------- */
+
+#define FAST_KEYS 64 /* longest recorded key list used in place */
+
+/* A string key read from a table that anchors it. */
+typedef struct {
+  const char *s;
+  size_t len;
+  int pos;
+} fkey;
+
+static int cmp_fkeys(const void *a, const void *b) {
+  const fkey *x = (const fkey *)a, *y = (const fkey *)b;
+  int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+  return c ? c : x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* Number of string keys of the table at v, counting stops past max. */
+static size_t count_string_keys(lua_State *L, int v, size_t max) {
+  size_t n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, v)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING && ++n > max) {
+      lua_pop(L, 1);
+      break;
+    }
+  }
+  return n;
+}
+
+/* 1 when the recorded key list at list names every string key of the
+ * object at v exactly once and nothing else (at most FAST_KEYS keys):
+ * arazzo_push_keys would then build a copy of it. Reads only (nothing is
+ * allocated, so no finalizer runs); the list anchors the strings. [-0,+0] */
+static int order_is_exact(lua_State *L, int v, int list) {
+  fkey k[FAST_KEYS];
+  size_t nk = (size_t)lua_rawlen(L, list), i, j;
+  int ok;
+  if (nk > FAST_KEYS || count_string_keys(L, v, nk) != nk) return 0;
+  for (i = 0, ok = 1; ok && i < nk; i++) {
+    lua_rawgeti(L, list, (lua_Integer)i + 1);
+    ok = lua_type(L, -1) == LUA_TSTRING;
+    if (ok) {
+      k[i].s = lua_tolstring(L, -1, &k[i].len);
+      for (j = 0; ok && j < i; j++) /* long strings are not interned on 5.4 */
+        ok = k[j].len != k[i].len || (k[j].s != k[i].s && memcmp(k[j].s, k[i].s, k[i].len) != 0);
+      lua_pushvalue(L, -1);
+      lua_rawget(L, v);
+      ok = ok && !lua_isnil(L, -1);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  return ok;
+}
+
+/* With at most FAST_KEYS string keys: push a new list of the string keys of
+ * the object at v sorted bytewise (the order arazzo_push_keys gives an
+ * object without recorded order) and return 1; else push nothing and
+ * return 0. The list is presized and anchors the strings; the second pass
+ * never takes more keys than the first counted, even if a finalizer run by
+ * the allocation changed v. [-0,+(1|0)] */
+static int push_sorted_keys(lua_State *L, int v) {
+  fkey k[FAST_KEYS];
+  int total = (int)count_string_keys(L, v, FAST_KEYS), n = 0, i, list;
+  if (total > FAST_KEYS) return 0;
+  luaL_checkstack(L, total + 3, "too many keys");
+  lua_createtable(L, total, 0);
+  list = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, v)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING || n == total) continue;
+    k[n].s = lua_tolstring(L, -1, &k[n].len);
+    k[n].pos = n + 1;
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, list, ++n);
+  }
+  qsort(k, (size_t)n, sizeof *k, cmp_fkeys);
+  for (i = 0; i < n; i++) lua_rawgeti(L, list, k[i].pos);
+  for (i = n; i >= 1; i--) lua_rawseti(L, list, i);
+  return 1;
+}
+
+void arazzo_push_keys_view(lua_State *L, int v, int order) {
+  int own = 0;
+  v = lua_absindex(L, v);
+  if (order == 0) {
+    arazzo_push_order_table(L);
+    order = lua_gettop(L);
+    own = 1;
+  }
+  lua_pushvalue(L, v);
+  lua_rawget(L, order);
+  if (lua_istable(L, -1) && order_is_exact(L, v, lua_gettop(L))) {
+    if (own) lua_remove(L, order);
+    return;
+  }
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    if (push_sorted_keys(L, v)) {
+      if (own) lua_remove(L, order);
+      return;
+    }
+  } else {
+    lua_pop(L, 1);
+  }
+  if (own) lua_pop(L, 1);
+  arazzo_push_keys(L, v);
+}
+
 int arazzo_number_is_integer(lua_State *L, int idx, long long *out) {
 #if LUA_VERSION_NUM >= 503 && !defined(LUAJIT_VERSION)
   if (lua_isinteger(L, idx)) {
