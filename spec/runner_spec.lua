@@ -212,6 +212,63 @@ components:
       assert.equal("application/json", log[1].headers["Content-Type"])
     end)
 
+    it("render JSON and form payloads from their fast templates with the structured path's exact bytes", function()
+      -- Without hooks or $request a structured payload is rendered from
+      -- literal text and expression slots; a no-op before_request hook
+      -- makes the runner build and encode the payload value instead. The
+      -- two must agree byte for byte on every value, and fall back alike.
+      local w = wf([[
+  - workflowId: w
+    steps:
+      - stepId: json
+        operationId: createItem
+        requestBody:
+          payload:
+            - id: $inputs.v
+              const: {b: 'x "y"', a: [1, 2.5, null]}
+              nested: {deep: [$inputs.v, 7, $inputs.w]}
+            - tail: $inputs.w
+      - stepId: form
+        operationId: createCharge
+        requestBody:
+          contentType: application/x-www-form-urlencoded
+          payload: {customer: $inputs.v, "a key&=": $inputs.w, flag: false, n: 12, none: null}
+]])
+      local huge = math.maxinteger or 2 ^ 53
+      local VALUES = { "plain", 'quote " and \\ back', "tab\tnew\nline", "caf\195\169 \226\130\172", "sp ace&x=y+z%/~*-._",
+        "", "\127del", 0, -1, 42, huge, -huge, 2 ^ 53, 2 ^ 53 + 2, 1.5, 0.1, 1e300, -0.0, true, false, arazzo.null,
+        { 1, 2 }, { k = "v" }, arazzo.array({}) }
+      local routes = { ["POST /v1/items"] = json_response(201, "{}"), ["POST /v1/charges"] = json_response(200, "{}") }
+      local noop = { before_request = function() end }
+      for i, v in ipairs(VALUES) do
+        for _, wv in ipairs({ "w", 3 }) do
+          local r1, fast = run(w, { v = v, w = wv }, routes)
+          local r2, slow = run(w, { v = v, w = wv }, routes, { hooks = noop })
+          assert.equal(r2.ok, r1.ok, "value " .. i)
+          assert.equal(#slow, #fast, "value " .. i)
+          for j = 1, #slow do
+            assert.equal(slow[j].body, fast[j].body, "value " .. i .. " request " .. j)
+            assert.equal(slow[j].headers["Content-Type"], fast[j].headers["Content-Type"])
+          end
+          if not r1.ok then assert.same(r2.error, r1.error) end
+        end
+      end
+      local _, log = run(w, { v = "in_1", w = 2 }, routes)
+      assert.equal('[{"id":"in_1","const":{"b":"x \\"y\\"","a":[1,2.5,null]},"nested":{"deep":["in_1",7,2]}},{"tail":2}]',
+        log[1].body)
+      assert.equal("customer=in_1&a+key%26%3D=2&flag=false&n=12&none=", log[2].body)
+      -- a missing value: the same error, or with missing = "omit" the same omission
+      local r1, l1 = run(w, { w = 1 }, routes)
+      local r2 = run(w, { w = 1 }, routes, { hooks = noop })
+      assert.equal("expression", r1.error.code)
+      assert.same(r2.error, r1.error)
+      assert.equal(0, #l1)
+      local o1, lo1 = run(w, { w = 1 }, routes, { missing = "omit" })
+      local o2, lo2 = run(w, { w = 1 }, routes, { missing = "omit", hooks = noop })
+      assert.equal(o2.ok, o1.ok)
+      assert.equal(lo2[1] and lo2[1].body, lo1[1] and lo1[1].body)
+    end)
+
     it("send form bodies with bracket nesting and true/false", function()
       local w = wf([[
   - workflowId: w

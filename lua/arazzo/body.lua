@@ -212,6 +212,148 @@ function M.evaluate(node, ctx, omit)
 end
 
 ------------------------------------------------------------------------------
+-- Fast templates: a structured JSON or form payload as literal text and
+-- expression slots, so a run renders the body without building the payload
+-- value and encoding it. Used only when nothing needs that value (no
+-- before_request hook, no $request, no replacements); a slot whose value is
+-- missing or not a scalar makes the caller take the structured path, which
+-- reports or omits exactly as before. The text is byte-identical to
+-- serialize(evaluate(payload)).
+
+local json_encode, isinteger = core.json_encode, core.isinteger
+local TWO53 = 2 ^ 53
+
+-- Literal text and slots of a compiled JSON value; false when a part cannot
+-- be rendered ahead (a JSON text template, a constant that does not encode).
+local function json_parts(node, lits, exprs, depth)
+  if depth > 64 then return false end
+  if type(node) == "userdata" then
+    exprs[#exprs + 1] = node
+    lits[#lits + 1] = ""
+    return true
+  end
+  if type(node) ~= "table" or node.json_template then return false end
+  local tag = node.tag
+  local function add(text) lits[#lits] = lits[#lits] .. text end
+  if tag == "const" then
+    local s = json_encode(compile.eval(node, {}))
+    if not s then return false end
+    add(s)
+    return true
+  elseif tag == "array" then
+    add("[")
+    for i = 1, node.n do
+      if i > 1 then add(",") end
+      if not json_parts(node.items[i], lits, exprs, depth + 1) then return false end
+    end
+    add("]")
+    return true
+  elseif tag == "object" then
+    add("{")
+    for i, k in ipairs(node.keys) do
+      if i > 1 then add(",") end
+      add(json_encode(k) .. ":")
+      if not json_parts(node.items[k], lits, exprs, depth + 1) then return false end
+    end
+    add("}")
+    return true
+  end
+  return false
+end
+
+-- A form name or value: ASCII letters, digits and *-._ kept, space as +,
+-- every other byte %XX (what core.form_encode does).
+local function form_escape(s)
+  if not s:find("[^A-Za-z0-9*%-._]") then return s end
+  return (s:gsub("[^A-Za-z0-9*%-._ ]", function(c) return format("%%%02X", c:byte()) end):gsub(" ", "+"))
+end
+
+-- A scalar as form text, or nil (a float or anything else: structured path).
+local function form_scalar(v)
+  local t = type(v)
+  if t == "string" then return form_escape(v) end
+  if t == "number" then
+    -- -0.0 is integral on LuaJIT: leave it (and floats) to the encoder
+    if isinteger(v) and v > -TWO53 and v < TWO53 and (v ~= 0 or 1 / v > 0) then return format("%d", v) end
+    return nil
+  end
+  if t == "boolean" then return v and "true" or "false" end
+  if v == null then return "" end
+  return nil
+end
+
+local function form_parts(node, lits, exprs)
+  if type(node) ~= "table" or node.tag ~= "object" then return false end
+  lits[1] = ""
+  for i, k in ipairs(node.keys) do
+    local item = node.items[k]
+    local text = (i > 1 and "&" or "") .. form_escape(k) .. "="
+    lits[#lits] = lits[#lits] .. text
+    if type(item) == "userdata" then
+      exprs[#exprs + 1] = item
+      lits[#lits + 1] = ""
+    elseif type(item) == "table" and item.tag == "const" then
+      local v = form_scalar(item.value)
+      if v == nil then return false end
+      lits[#lits] = lits[#lits] .. v
+    else
+      return false
+    end
+  end
+  return true
+end
+
+--- The fast template of a compiled payload for its content type, or nil.
+function M.fast_template(node, content_type)
+  local kind = media(content_type)
+  local lits, exprs = { "" }, {}
+  if kind == "json" then
+    if not json_parts(node, lits, exprs, 0) then return nil end
+  elseif kind == "form" then
+    lits = {}
+    if not form_parts(node, lits, exprs) then return nil end
+  else
+    return nil
+  end
+  -- a payload that is one expression is mostly a table at run time
+  if #exprs == 1 and lits[1] == "" and lits[2] == "" then return nil end
+  return { kind = kind, lits = lits, exprs = exprs, n = #exprs }
+end
+
+-- A scalar as JSON text; nil for tables (the structured path encodes them).
+local function json_scalar(v)
+  local t = type(v)
+  if t == "string" then
+    if not v:find('[%c"\\\128-\255]') then return '"' .. v .. '"' end
+    return json_encode(v)
+  end
+  if t == "number" then
+    if isinteger(v) and v > -TWO53 and v < TWO53 and (v ~= 0 or 1 / v > 0) then return format("%d", v) end
+    return json_encode(v)
+  end
+  if t == "boolean" then return v and "true" or "false" end
+  if v == null then return "null" end
+  return nil
+end
+
+--- Render a fast template against ctx: the body text, or nil when a slot's
+--- value is missing or not a scalar (take the structured path).
+function M.render_fast(ft, ctx)
+  local lits, exprs, n = ft.lits, ft.exprs, ft.n
+  local scalar = ft.kind == "json" and json_scalar or form_scalar
+  local buf = { lits[1] }
+  for i = 1, n do
+    local v = exprs[i]:eval(ctx)
+    if v == nil then return nil end
+    local s = scalar(v)
+    if s == nil then return nil end
+    buf[2 * i] = s
+    buf[2 * i + 1] = lits[i + 1]
+  end
+  return concat(buf)
+end
+
+------------------------------------------------------------------------------
 -- Replacements (JSON Pointer targets; XPath for XML payloads)
 
 -- Set the member at pointer in value; the parent must exist; the last

@@ -207,11 +207,16 @@ end
 
 -- The step's payload evaluated and serialized.
 -- @return true, body string | nil, content type | nil, payload | false, code, message
-local function make_body(st, step, ctx)
+local function make_body(st, step, ctx, full)
   local sb = step.body
   if not sb then return true end
   local ct = sb.content_type
   if not sb.payload then return true, nil, ct end
+  local fast = sb.fast
+  if fast and not full and #sb.replacements == 0 then
+    local text = body.render_fast(fast, ctx)
+    if text then return true, text, ct end
+  end
   local payload, err = body.evaluate(sb.payload, ctx, st.missing == "omit")
   if payload == nil then return false, "expression", "requestBody: " .. err end
   if #sb.replacements > 0 then
@@ -239,7 +244,7 @@ local function prepare(st, step, ctx, full, notes, hinfo, wfid, entry)
   else
     pvals = full and {} or NO_PARAMS
   end
-  local bok, body_s, ct, payload = make_body(st, step, ctx)
+  local bok, body_s, ct, payload = make_body(st, step, ctx, full)
   if not bok then return nil, body_s, ct end
   local url, hlist = params.build(op.url, pvals)
   if not url then return nil, "request", hlist end

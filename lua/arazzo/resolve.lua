@@ -213,6 +213,7 @@ local function request_body(st, c, step, step_plan, spath)
   end
   body.content_type = ct
   if rb.payload ~= nil then body.payload = body_mod.compile_payload(c, rb.payload, ct, extend(bpath, "payload")) end
+  if body.payload ~= nil then body.fast = body_mod.fast_template(body.payload, ct) end
   for i, r in ipairs(type(rb.replacements) == "table" and rb.replacements or {}) do
     if type(r) == "table" and type(r.target) == "string" then
       local rp = extend(extend(bpath, "replacements"), i)
