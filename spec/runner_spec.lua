@@ -729,6 +729,38 @@ components:
         "run: hook 'before_request' must be a function, got number")
       assert.has_error(function() w:run({}, { hook = {} }) end, "run: unknown option 'hook'")
     end)
+
+    it("sees every change to a reused options table and its hooks (the configuration is remembered)", function()
+      local transport, log = fake({ ["POST /v1/items"] = json_response(201, '{"id": 1}') })
+      local calls = {}
+      local hooks = {}
+      local opts = { transport = transport, auth = AUTH, hooks = hooks, timeout = 5 }
+      assert.is_true(w:run({}, opts).ok)
+      assert.equal(5, log[1].timeout)
+      opts.timeout = 7 -- a field changed
+      hooks.after_response = function() calls[#calls + 1] = "after" end -- a hook added to the same table
+      assert.is_true(w:run({}, opts).ok)
+      assert.equal(7, log[2].timeout)
+      assert.same({ "after" }, calls)
+      hooks.after_response = nil -- and removed
+      hooks.success = function() return false end
+      local r = w:run({}, opts)
+      assert.is_false(r.ok)
+      assert.same({ "after" }, calls)
+      hooks.success = nil
+      opts.timeout = nil -- a field removed: the default again
+      assert.is_true(w:run({}, opts).ok)
+      assert.equal(30, log[#log].timeout)
+      opts.colour = "red" -- a bad field added later still raises
+      assert.has_error(function() w:run({}, opts) end, "run: unknown option 'colour'")
+      opts.colour = nil
+      hooks.before = function() end
+      assert.has_error(function() w:run({}, opts) end,
+        "run: unknown hook 'before' (before_request, after_response, success)")
+      hooks.before = nil
+      opts.missing = "sometimes"
+      assert.has_error(function() w:run({}, opts) end, 'run: option \'missing\' must be "error" or "omit"')
+    end)
   end)
 
   describe("auth", function()

@@ -317,7 +317,7 @@ function M.fast_template(node, content_type)
   end
   -- a payload that is one expression is mostly a table at run time
   if #exprs == 1 and lits[1] == "" and lits[2] == "" then return nil end
-  return { kind = kind, lits = lits, exprs = exprs, n = #exprs }
+  return { kind = kind, lits = lits, exprs = exprs, n = #exprs, buf = {} }
 end
 
 -- A scalar as JSON text; nil for tables (the structured path encodes them).
@@ -341,7 +341,10 @@ end
 function M.render_fast(ft, ctx)
   local lits, exprs, n = ft.lits, ft.exprs, ft.n
   local scalar = ft.kind == "json" and json_scalar or form_scalar
-  local buf = { lits[1] }
+  -- the template's own buffer: filled and joined with no yield in between,
+  -- every slot rewritten each time
+  local buf = ft.buf
+  buf[1] = lits[1]
   for i = 1, n do
     local v = exprs[i]:eval(ctx)
     if v == nil then return nil end
@@ -350,7 +353,7 @@ function M.render_fast(ft, ctx)
     buf[2 * i] = s
     buf[2 * i + 1] = lits[i + 1]
   end
-  return concat(buf)
+  return concat(buf, "", 1, 2 * n + 1)
 end
 
 ------------------------------------------------------------------------------

@@ -271,10 +271,16 @@ end
 local function compile_outputs(c, map, path)
   local out = {}
   if type(map) ~= "table" then return out end
+  local names = {}
   for _, k in ipairs(core.keys(map)) do
     local e = compile.expression(c, map[k], extend(path, k))
-    if e then out[#out + 1] = { name = k, expr = e } end
+    if e then out[#out + 1] = { name = k, expr = e }; names[k] = true end
   end
+  -- true when the declared order is the bytewise order (what a table
+  -- without a recorded order encodes in): the runner then records none
+  local sorted = core.keys(names)
+  out.sorted = true
+  for i, o in ipairs(out) do if sorted[i] ~= o.name then out.sorted = false end end
   return out
 end
 

@@ -37,23 +37,79 @@ local OPTIONS = {
 local HOOKS = { before_request = true, after_response = true, success = true }
 
 local function check_opts(opts)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then error(format("bad argument #2 to 'run' (table expected, got %s)", type(opts)), 3) end
+  if type(opts) ~= "table" then error(format("bad argument #2 to 'run' (table expected, got %s)", type(opts)), 4) end
   for k, v in pairs(opts) do
     local want = OPTIONS[k]
-    if not want then error(format("run: unknown option '%s'", tostring(k)), 3) end
+    if not want then error(format("run: unknown option '%s'", tostring(k)), 4) end
     if want ~= "any" and type(v) ~= want then
-      error(format("run: option '%s' must be a %s, got %s", k, want, type(v)), 3)
+      error(format("run: option '%s' must be a %s, got %s", k, want, type(v)), 4)
     end
   end
   for k, v in pairs(opts.hooks or {}) do
-    if not HOOKS[k] then error(format("run: unknown hook '%s' (before_request, after_response, success)", tostring(k)), 3) end
-    if type(v) ~= "function" then error(format("run: hook '%s' must be a function, got %s", k, type(v)), 3) end
+    if not HOOKS[k] then error(format("run: unknown hook '%s' (before_request, after_response, success)", tostring(k)), 4) end
+    if type(v) ~= "function" then error(format("run: hook '%s' must be a function, got %s", k, type(v)), 4) end
   end
   if opts.missing and opts.missing ~= "error" and opts.missing ~= "omit" then
-    error("run: option 'missing' must be \"error\" or \"omit\"", 3)
+    error("run: option 'missing' must be \"error\" or \"omit\"", 4)
   end
-  return opts
+end
+
+------------------------------------------------------------------------------
+-- run configuration: what the options decide, remembered per options table
+
+local EMPTY = setmetatable({}, { __newindex = function() error("internal: a shared empty table was written", 2) end })
+
+-- Options tables are usually reused run after run. Their configuration is
+-- remembered with a copy of their fields (and of the hooks table's); a run
+-- whose options differ in any field checks and decides again.
+local config_memo = setmetatable({}, { __mode = "k" })
+
+local function same_fields(t, copy)
+  local n = 0
+  for k, v in pairs(t) do
+    if copy[k] ~= v then return false end
+    n = n + 1
+  end
+  return n == copy[0]
+end
+
+local function copy_fields(t)
+  local c, n = {}, 0
+  for k, v in pairs(t) do c[k], n = v, n + 1 end
+  c[0] = n
+  return c
+end
+
+local function transport_for(opts)
+  if opts.transport then return opts.transport end
+  if not (opts.max_body or opts.connect_timeout or opts.verify ~= nil or opts.ca_file
+      or opts.proxy or opts.max_redirects or opts.user_agent) then
+    return transport_mod.default()
+  end
+  return transport_mod.curl({ max_body = opts.max_body, connect_timeout = opts.connect_timeout,
+    verify = opts.verify, ca_file = opts.ca_file, proxy = opts.proxy, max_redirects = opts.max_redirects,
+    user_agent = opts.user_agent })
+end
+
+local NO_OPTS = {}
+
+-- The configuration for opts (validated; raises on programmer errors). Its
+-- fields are read through each run state's metatable.
+local function config_for(opts)
+  if opts == nil then opts = NO_OPTS end
+  local m = config_memo[opts]
+  if m and same_fields(opts, m.opts) and same_fields(m.cfg.hooks, m.hooks) then return m.meta end
+  check_opts(opts)
+  local hooks = opts.hooks or EMPTY
+  local cfg = {
+    opts = opts, hooks = hooks, any_hook = next(hooks) ~= nil, auth = opts.auth or EMPTY, trace = opts.trace,
+    timeout = opts.timeout or 30, max_steps = opts.max_steps or 1000, max_depth = opts.max_depth or 16,
+    max_retry_wait = opts.max_retry_wait or 60, sleep = opts.sleep or core.sleep,
+    inputs_for = opts.inputs_for or EMPTY, missing = opts.missing or "error", transport = transport_for(opts),
+  }
+  local meta = { __index = cfg }
+  config_memo[opts] = { opts = copy_fields(opts), hooks = copy_fields(hooks), cfg = cfg, meta = meta }
+  return meta
 end
 
 ------------------------------------------------------------------------------
@@ -118,30 +174,14 @@ end
 ------------------------------------------------------------------------------
 -- state
 
-local EMPTY = setmetatable({}, { __newindex = function() error("internal: a shared empty table was written", 2) end })
-
-local function new_state(doc, opts)
-  local hooks = opts.hooks or EMPTY
-  local st = {
-    opts = opts, hooks = hooks, any_hook = next(hooks) ~= nil, auth = opts.auth or EMPTY, trace = opts.trace,
-    timeout = opts.timeout or 30, max_steps = opts.max_steps or 1000, max_depth = opts.max_depth or 16,
-    max_retry_wait = opts.max_retry_wait or 60, sleep = opts.sleep or core.sleep,
-    inputs_for = opts.inputs_for or EMPTY, missing = opts.missing or "error",
-    run_id = opts.run_id or random_id(), count = 0, requests = 0, auth_plans = {},
-    steps = {}, history = {}, wfdata = {}, done = nil, executions = {}, workflow_steps = {},
-    transport = nil, doc = nil, top = nil, last_status = nil, last_response = nil, last_url = nil, last_method = nil,
-  }
-  st.transport = opts.transport
-  if not st.transport and not (opts.max_body or opts.connect_timeout or opts.verify ~= nil or opts.ca_file
-      or opts.proxy or opts.max_redirects or opts.user_agent) then
-    st.transport = transport_mod.default()
-  elseif not st.transport then
-    st.transport = transport_mod.curl({ max_body = opts.max_body, connect_timeout = opts.connect_timeout,
-      verify = opts.verify, ca_file = opts.ca_file, proxy = opts.proxy, max_redirects = opts.max_redirects,
-      user_agent = opts.user_agent })
-  end
-  st.doc = doc
-  return st
+-- The state of one run: its counters and records; the configuration is
+-- read through the metatable (see config_for).
+local function new_state(meta, opts)
+  return setmetatable({
+    run_id = opts and opts.run_id or random_id(), count = 0, requests = 0, auth_plans = {},
+    steps = {}, history = {}, wfdata = {}, executions = {}, workflow_steps = {},
+    top = nil, last_status = nil, last_response = nil, last_url = nil, last_method = nil,
+  }, meta)
 end
 
 -- Callers guard with `if st.trace then` so no event table is built without one.
@@ -202,7 +242,14 @@ local function exec_http(st, wf, step, ctx, hinfo, rec, entry)
   if headers == nil then headers = {}; res.headers = headers end
   if res.body == nil then res.body = "" end
   ctx.statusCode = status
-  local response = { header = headers, body = decode_body(res, step.body_use) }
+  -- the wrapper expressions read ($response.header, .body) is reused per workflow run
+  local response = ctx.wrap
+  if response then
+    response.header, response.body = headers, decode_body(res, step.body_use)
+  else
+    response = { header = headers, body = decode_body(res, step.body_use) }
+    ctx.wrap = response
+  end
   ctx.response = response
   rec.status_code = status
   st.last_status, st.last_response, st.last_url, st.last_method = status, response, url, method
@@ -262,7 +309,8 @@ local function eval_outputs(list, ctx, notes)
     local v, err = o.expr:eval(ctx)
     if v ~= nil then
       out[o.name] = v
-      if n > 1 then order = order or {}; order[#order + 1] = o.name end
+      -- names declared in bytewise order need no recorded order
+      if n > 1 and not list.sorted then order = order or {}; order[#order + 1] = o.name end
     elseif notes then notes[#notes + 1] = format("output '%s': %s", o.name, err or "no value") end
   end
   if order and #order > 1 then core.setorder(out, order) end
@@ -515,21 +563,20 @@ run_workflow = function(st, wf, inputs, depth)
   local derr = run_dependencies(st, wf, depth)
   if derr then return fail("dependency", format("workflow '%s': %s", wf.id, derr)) end
   local doc = wf.document
-  local data = { inputs = inputs, outputs = {} }
-  st.wfdata[wf.id] = data
-  -- the exchange fields are set per HTTP step; listed so the table is sized once
-  local base = { inputs = inputs, outputs = data.outputs, steps = {}, workflows = st.wfdata,
+  -- The workflow's evaluation context, which is also what $workflows.<id>
+  -- reads (inputs, outputs). The exchange fields are set per HTTP step and
+  -- the response wrapper is reused; all are listed so the table is sized once.
+  local base = { inputs = inputs, outputs = {}, steps = {}, workflows = st.wfdata,
     sourceDescriptions = doc.source_info, components = doc.components,
-    statusCode = nil, response = nil, url = nil, method = nil, request = nil }
+    statusCode = nil, response = nil, url = nil, method = nil, request = nil, wrap = nil }
+  st.wfdata[wf.id] = base
   local r = loop(st, wf, base, depth)
   if r.transferred_to then return r end
-  local ctx = step_ctx(base)
-  ctx.outputs = data.outputs
+  base.statusCode, base.response, base.url, base.method, base.request = nil, nil, nil, nil, nil
   local notes = {}
-  local outs = eval_outputs(wf.outputs, ctx, notes)
-  for k, v in pairs(outs) do data.outputs[k] = v end
-  core.setorder(data.outputs, core.getorder(outs))
-  r.outputs = data.outputs
+  local outs = eval_outputs(wf.outputs, base, notes)
+  base.outputs = outs
+  r.outputs = outs
   r.notes = notes
   r.workflow = wf.id
   return r
@@ -541,8 +588,8 @@ function M.run(wf, inputs, opts)
   if inputs ~= nil and type(inputs) ~= "table" then
     error(format("bad argument #1 to 'run' (table expected, got %s)", type(inputs)), 3)
   end
-  opts = check_opts(opts)
-  local st = new_state(wf.document, opts)
+  local meta = config_for(opts)
+  local st = new_state(meta, opts)
   st.top = wf.id
   local t0 = now()
   local ok, r = pcall(run_workflow, st, wf, inputs or {}, 0)
