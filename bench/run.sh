@@ -3,6 +3,7 @@
 # measured in the same run, then one summary. Run from anywhere:
 #   bench/run.sh            (BENCH_ROUNDS=7 BENCH_N=2000 BENCH_WARMUP=200)
 #   BENCH_QUICK=1 bench/run.sh      (workflow benchmark only, 3 rounds)
+#   BENCH_PIN=0 bench/run.sh        (do not pin the stub and the clients to CPUs)
 # Needs: cmake + a C compiler, lua5.4, nginx, python3; luajit optional.
 # Starts nginx (bench/nginx/nginx.conf.in) on a free 127.0.0.1 port in a
 # private prefix under bench/out/, and a one-shot wire checker; stops both
@@ -15,6 +16,7 @@ ROUNDS=${BENCH_ROUNDS:-7}
 N=${BENCH_N:-2000}
 WARM=${BENCH_WARMUP:-200}
 QUICK=${BENCH_QUICK:-}
+PIN_ON=${BENCH_PIN:-1}
 [ -n "$QUICK" ] && ROUNDS=${BENCH_ROUNDS:-3}
 OUT=bench/out
 mkdir -p "$OUT"
@@ -96,6 +98,18 @@ done
 BASE="http://127.0.0.1:$PORT"
 echo "\$ nginx -p $PREFIX -c conf/nginx.conf -e logs/error.log   (pid $NGINX_PID, $BASE)"
 WORKER=$(pgrep -P "$NGINX_PID" | head -n 1 || true)
+# With two CPUs or more, the stub's worker gets the last CPU and every client
+# (floor and runner alike) CPU 0: the scheduler then cannot put both on one
+# CPU or move them around mid-measurement, the largest source of noise seen.
+PIN=
+NCPU=$(nproc)
+if [ "$PIN_ON" = 1 ] && [ "$NCPU" -ge 2 ] && [ -n "$WORKER" ] && command -v taskset >/dev/null; then
+  taskset -pc $((NCPU - 1)) "$WORKER" >/dev/null
+  PIN="taskset -c 0"
+  echo "  pinned: stub worker on CPU $((NCPU - 1)), clients on CPU 0 (BENCH_PIN=0 turns this off)"
+else
+  echo "  not pinned"
+fi
 echo "  worker pid ${WORKER:-?} (its CPU time is read from /proc during the floor runs)"
 # CPU clock ticks (user + system) the nginx worker has used so far.
 stub_ticks() { if [ -n "$WORKER" ]; then awk '{ print $14 + $15 }' "/proc/$WORKER/stat"; else echo 0; fi; }
@@ -124,19 +138,19 @@ r=1
 while [ $r -le "$ROUNDS" ]; do
   echo "-- round $r/$ROUNDS (load average $(cut -d' ' -f1 /proc/loadavg))"
   t0=$(stub_ticks)
-  run "$OUT/http_floor" "$BASE" "$WIRE" "$N" "$WARM"
+  run $PIN "$OUT/http_floor" "$BASE" "$WIRE" "$N" "$WARM"
   echo "RESULT stub $(($(stub_ticks) - t0)) $(getconf CLK_TCK) $((3 * (N + WARM)))" >>"$RESULTS"
-  run lua5.4 bench/workflow.lua run "$BASE" "$N" "$WARM"
-  run lua5.4 bench/workflow.lua run "$BASE" "$N" "$WARM" hooks
+  run $PIN lua5.4 bench/workflow.lua run "$BASE" "$N" "$WARM"
+  run $PIN lua5.4 bench/workflow.lua run "$BASE" "$N" "$WARM" hooks
   if [ -n "$JIT" ]; then
-    run env ARAZZO_BUILD=build-jit luajit bench/workflow.lua run "$BASE" "$N" "$WARM"
-    run env ARAZZO_BUILD=build-jit luajit bench/workflow.lua run "$BASE" "$N" "$WARM" hooks
+    run $PIN env ARAZZO_BUILD=build-jit luajit bench/workflow.lua run "$BASE" "$N" "$WARM"
+    run $PIN env ARAZZO_BUILD=build-jit luajit bench/workflow.lua run "$BASE" "$N" "$WARM" hooks
   fi
   r=$((r + 1))
 done
 section "workflow: where the CPU time of one run goes (no stub noise)"
-run lua5.4 bench/workflow.lua parts "$BASE" "$N"
-[ -n "$JIT" ] && run env ARAZZO_BUILD=build-jit luajit bench/workflow.lua parts "$BASE" "$N"
+run $PIN lua5.4 bench/workflow.lua parts "$BASE" "$N"
+[ -n "$JIT" ] && run $PIN env ARAZZO_BUILD=build-jit luajit bench/workflow.lua parts "$BASE" "$N"
 WF_RESULTS="$OUT/workflow_results.txt"
 cp "$RESULTS" "$WF_RESULTS"
 

@@ -157,10 +157,14 @@ local function cmd_parts(base, n)
     return res
   end }))
   local k = 0
+  -- fresh body strings and header tables every time, as the C transport
+  -- makes them (reused strings would let caches keyed on them always hit)
   local function canned()
     k = k % #resps + 1
     local r = resps[k]
-    return { status = r.status, headers = r.headers, body = r.body }
+    local h = {}
+    for name, v in pairs(r.headers) do h[name] = v end
+    return { status = r.status, headers = h, body = table.concat({ r.body, "" }) }
   end
   local plain, hooked = { auth = AUTH, transport = canned }, { auth = AUTH, transport = canned, hooks = NOOP_HOOKS }
   local no_order = { order = false }
