@@ -83,6 +83,15 @@ void arazzo_time_open(lua_State *L);
 
 /* ---- cross-module C APIs ------------------------------------------------ */
 
+/* expr_eval.c: evaluate the compiled expression at eidx against the context
+ * table at ctx, as e:eval(ctx) does: pushes exactly two values (the value
+ * or nil, then nil or the message/note) and returns 2. Raises when eidx is
+ * not an expression or ctx not a table. */
+int arazzo_expr_eval_call(lua_State *L, int eidx, int ctx);
+/* step.c: the run-time helpers core.render_template, core.eval_outputs and
+ * core.eval_conds. */
+void arazzo_step_open(lua_State *L);
+
 /* json_encode.c: encode the value at idx (compact, max_depth 1000) and append
  * the text to b, which the caller initialised and which must be the top of
  * the stack (nothing pushed above it). Success: returns NULL, stack as

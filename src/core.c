@@ -26,5 +26,6 @@ ARAZZO_EXPORT int luaopen_arazzo_core(lua_State *L) {
   arazzo_http_open(L);
   arazzo_xml_open(L);
   arazzo_time_open(L);
+  arazzo_step_open(L);
   return 1;
 }

@@ -431,6 +431,20 @@ static int l_eval(lua_State *L) {
   }
 }
 
+/* Registry key of the eval closure (it carries the well-known key strings
+ * as upvalues). */
+static const char eval_key = 'e';
+
+int arazzo_expr_eval_call(lua_State *L, int eidx, int ctx) {
+  eidx = lua_absindex(L, eidx);
+  ctx = lua_absindex(L, ctx);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &eval_key);
+  lua_pushvalue(L, eidx);
+  lua_pushvalue(L, ctx);
+  lua_call(L, 2, 2);
+  return 2;
+}
+
 static int l_kind(lua_State *L) {
   lua_pushstring(L, kind_names[check_expr(L)->kind]);
   return 1;
@@ -494,6 +508,8 @@ void arazzo_expr_methods(lua_State *L) {
   luaL_setfuncs(L, expr_methods, 0);
   for (i = 0; i < sizeof wk / sizeof wk[0]; i++) lua_pushstring(L, wk[i]);
   lua_pushcclosure(L, l_eval, (int)(sizeof wk / sizeof wk[0]));
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &eval_key);
   lua_setfield(L, -2, "eval");
   lua_setfield(L, mt, "__index");
   lua_pushcfunction(L, l_source);

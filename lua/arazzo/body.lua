@@ -317,43 +317,15 @@ function M.fast_template(node, content_type)
   end
   -- a payload that is one expression is mostly a table at run time
   if #exprs == 1 and lits[1] == "" and lits[2] == "" then return nil end
-  return { kind = kind, lits = lits, exprs = exprs, n = #exprs, buf = {} }
+  return { kind = kind, lits = lits, exprs = exprs }
 end
 
--- A scalar as JSON text; nil for tables (the structured path encodes them).
-local function json_scalar(v)
-  local t = type(v)
-  if t == "string" then
-    if not v:find('[%c"\\\128-\255]') then return '"' .. v .. '"' end
-    return json_encode(v)
-  end
-  if t == "number" then
-    if isinteger(v) and v > -TWO53 and v < TWO53 and (v ~= 0 or 1 / v > 0) then return format("%d", v) end
-    return json_encode(v)
-  end
-  if t == "boolean" then return v and "true" or "false" end
-  if v == null then return "null" end
-  return nil
-end
-
---- Render a fast template against ctx: the body text, or nil when a slot's
---- value is missing or not a scalar (take the structured path).
+--- Render a fast template against ctx (core.render_template): the body
+--- text, or nil when a slot's value is missing or not a scalar (take the
+--- structured path).
+local render_template = core.render_template
 function M.render_fast(ft, ctx)
-  local lits, exprs, n = ft.lits, ft.exprs, ft.n
-  local scalar = ft.kind == "json" and json_scalar or form_scalar
-  -- the template's own buffer: filled and joined with no yield in between,
-  -- every slot rewritten each time
-  local buf = ft.buf
-  buf[1] = lits[1]
-  for i = 1, n do
-    local v = exprs[i]:eval(ctx)
-    if v == nil then return nil end
-    local s = scalar(v)
-    if s == nil then return nil end
-    buf[2 * i] = s
-    buf[2 * i + 1] = lits[i + 1]
-  end
-  return concat(buf, "", 1, 2 * n + 1)
+  return render_template(ft.kind, ft.lits, ft.exprs, ctx)
 end
 
 ------------------------------------------------------------------------------

@@ -269,7 +269,7 @@ end
 
 -- An outputs map compiled in document order: list of {name, expr}.
 local function compile_outputs(c, map, path)
-  local out = {}
+  local out = { names = {}, exprs = {}, sorted = true }
   if type(map) ~= "table" then return out end
   local names = {}
   for _, k in ipairs(core.keys(map)) do
@@ -281,6 +281,8 @@ local function compile_outputs(c, map, path)
   local sorted = core.keys(names)
   out.sorted = true
   for i, o in ipairs(out) do if sorted[i] ~= o.name then out.sorted = false end end
+  -- the same as two lists, for core.eval_outputs
+  for i, o in ipairs(out) do out.names[i], out.exprs[i] = o.name, o.expr end
   return out
 end
 
@@ -320,6 +322,12 @@ local function step_plan(st, c, wf, wplan, step, i, wpath)
     if type(cr) == "table" and type(cr.condition) == "string" then
       plan.success[#plan.success + 1] = compile.criterion(c, cr, extend(extend(spath, "successCriteria"), j))
     end
+  end
+  -- simple conditions only: their compiled conditions, for core.eval_conds
+  plan.conds = {}
+  for j, cr in ipairs(plan.success) do
+    if cr.kind ~= "simple" then plan.conds = false break end
+    plan.conds[j] = cr.cond
   end
   plan.on_success = merge_actions(actions(st, c, step.onSuccess, extend(spath, "onSuccess"), false, wplan.step_set),
     wplan.success_actions)

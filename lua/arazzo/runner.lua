@@ -26,6 +26,7 @@ local M = {}
 
 local type, pairs, ipairs, format, tostring, pcall = type, pairs, ipairs, string.format, tostring, pcall
 local now = core.now
+local eval_conds = core.eval_conds
 
 local OPTIONS = {
   auth = "table", hooks = "table", transport = "function", timeout = "number", max_steps = "number",
@@ -273,6 +274,10 @@ local function judge(st, step, ctx, res, hinfo, rec, transported)
     local sc = ctx.statusCode
     passed = type(sc) == "number" and sc >= 200 and sc <= 299
     if not passed then failed_src = "default: a status in 200-299" end
+  elseif step.conds then
+    local ok, i, n = eval_conds(step.conds, ctx)
+    passed = ok
+    if not ok then failed_src, note = step.success[i].source, n end
   else
     passed, failed_src, note = criteria.all(step.success, ctx)
   end
@@ -301,19 +306,13 @@ end
 
 local run_workflow
 
+local eval_list = core.eval_outputs
+
 local function eval_outputs(list, ctx, notes)
-  local out, order = {}, nil
-  local n = #list
-  for i = 1, n do
-    local o = list[i]
-    local v, err = o.expr:eval(ctx)
-    if v ~= nil then
-      out[o.name] = v
-      -- names declared in bytewise order need no recorded order
-      if n > 1 and not list.sorted then order = order or {}; order[#order + 1] = o.name end
-    elseif notes then notes[#notes + 1] = format("output '%s': %s", o.name, err or "no value") end
+  local out, missing = eval_list(list.names, list.exprs, ctx, #list > 1 and not list.sorted)
+  if missing and notes then
+    for i = 1, #missing, 2 do notes[#notes + 1] = format("output '%s': %s", missing[i], missing[i + 1]) end
   end
-  if order and #order > 1 then core.setorder(out, order) end
   return out
 end
 
