@@ -158,6 +158,64 @@ components:
       assert.equal("session=override", log[1].headers.Cookie)
     end)
 
+    it("build the same request in one C call as the Lua path does, value after value", function()
+      -- Without hooks a plain step's request comes from core.build_request;
+      -- a no-op before_request hook sends it through the Lua assembly. Both
+      -- must put the same URL, headers and body on the wire, and fail alike.
+      local w = wf([[
+  - workflowId: w
+    steps:
+      - stepId: list
+        operationId: listItems
+        parameters:
+          - {name: limit, in: query, value: $inputs.v}
+          - {name: tags, in: query, value: [a b, $inputs.v]}
+          - {name: X-Trace, in: header, value: 'run-{$inputs.v}'}
+          - {name: X-Raw, in: header, value: $inputs.v}
+          - {name: session, in: cookie, value: $inputs.v}
+          - {name: other, in: cookie, value: c2}
+      - stepId: get
+        operationId: getItem
+        parameters: [{name: id, in: path, value: $inputs.v}]
+      - stepId: label
+        operationId: getLabel
+        parameters: [{name: id, in: path, value: $inputs.list}]
+      - stepId: charge
+        operationId: createCharge
+        parameters: [{name: Authorization, in: header, value: $inputs.v}]
+        requestBody: {contentType: application/x-www-form-urlencoded, payload: {amount: $inputs.v, note: fixed}}
+]])
+      local ok_routes = function() return json_response(200, "{}") end
+      local routes = setmetatable({}, { __index = function() return ok_routes end })
+      local noop = { before_request = function() end }
+      local VALUES = { "plain", "a/b c?&=#%", "", 0, -7, 1.5, true, false, arazzo.null, "caf\195\169",
+        "\r\nX-Evil: 1", { 1, 2 }, { k = "v" }, arazzo.array({}) }
+      for i, v in ipairs(VALUES) do
+        for _, list in ipairs({ arazzo.array({ 1, "x y" }), "scalar" }) do
+          local r1, fast = run(w, { v = v, list = list }, routes)
+          local r2, slow = run(w, { v = v, list = list }, routes, { hooks = noop })
+          assert.equal(r2.ok, r1.ok, "value " .. i)
+          if not r1.ok then assert.same(r2.error, r1.error, "value " .. i) end
+          assert.equal(#slow, #fast, "value " .. i)
+          for j = 1, #slow do
+            assert.equal(slow[j].url, fast[j].url, "value " .. i .. " request " .. j)
+            assert.same(slow[j].headers, fast[j].headers, "value " .. i .. " request " .. j)
+            assert.equal(slow[j].body, fast[j].body, "value " .. i .. " request " .. j)
+            assert.equal(slow[j].method, fast[j].method)
+            assert.equal(slow[j].timeout, fast[j].timeout)
+          end
+        end
+      end
+      local _, log = run(w, { v = "x y", list = arazzo.array({ 1, 2 }) }, routes)
+      assert.equal("http://api.test/v1/items?limit=x%20y&tags=a%20b,x%20y", log[1].url)
+      assert.same({ ["X-Trace"] = "run-x y", ["X-Raw"] = "x y", Cookie = "session=x%20y; other=c2", ["X-Key"] = "k-123" },
+        log[1].headers)
+      assert.equal("http://api.test/v1/labels/.1.2", log[3].url)
+      -- a step's own Authorization header wins over the credentials
+      assert.equal("x y", log[4].headers.Authorization)
+      assert.equal("amount=x+y&note=fixed", log[4].body)
+    end)
+
     it("fail the step when a value is missing: nothing undefined reaches the wire", function()
       local w = wf([[
   - workflowId: w

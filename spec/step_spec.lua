@@ -92,3 +92,39 @@ describe("arazzo.core step helpers", function()
     end)
   end)
 end)
+
+describe("arazzo.core.build_request", function()
+  local ctx = { inputs = { id = "a b", n = 3 } }
+
+  it("builds the wire request: path, query, headers, cookies, body, auth", function()
+    local k = { method = "POST", url = "http://h/v1/{id}/x", ct = "application/json",
+      params = { { "id", "path", E "$inputs.id", nil }, { "n", "query", E "$inputs.n", nil },
+        { "q", "query", false, "lit" }, { "X-A", "header", false, "1" }, { "c", "cookie", false, "v" } },
+      body = { kind = "json", lits = { '{"n":', "}" }, exprs = { E "$inputs.n" } } }
+    local w = core.build_request(k, ctx, { "Authorization", "Bearer t", "x-a", "no" }, 9)
+    assert.same({ method = "POST", url = "http://h/v1/a%20b/x?n=3&q=lit", body = '{"n":3}', timeout = 9,
+      headers = { ["X-A"] = "1", Cookie = "c=v", ["Content-Type"] = "application/json", Authorization = "Bearer t" } }, w)
+  end)
+
+  it("gives nil for anything the Lua path must report or decide", function()
+    local base = { method = "GET", url = "http://h/{id}", params = { { "id", "path", E "$inputs.id", nil } } }
+    assert.is_table(core.build_request(base, ctx, nil, 1))
+    assert.is_nil(core.build_request(base, { inputs = {} }, nil, 1)) -- missing value
+    local left = { method = "GET", url = "http://h/{id}/{other}", params = base.params }
+    assert.is_nil(core.build_request(left, ctx, nil, 1)) -- a placeholder left
+    local absent = { method = "GET", url = "http://h/", params = base.params }
+    assert.is_nil(core.build_request(absent, ctx, nil, 1)) -- no such placeholder
+    local crlf = { method = "GET", url = "http://h/", params = { { "X", "header", false, "a\r\nb" } } }
+    assert.is_nil(core.build_request(crlf, ctx, nil, 1)) -- serialization refuses it
+    local tbl = { method = "POST", url = "http://h/", params = {},
+      body = { kind = "json", lits = { "", "" }, exprs = { E "$inputs" } } }
+    assert.is_nil(core.build_request(tbl, ctx, nil, 1)) -- a table in a body slot
+  end)
+
+  it("raises on bad arguments", function()
+    assert.has_error(function() core.build_request(nil, ctx) end)
+    assert.has_error(function() core.build_request({ url = 1, params = {} }, ctx) end)
+    assert.has_error(function() core.build_request({ url = "u" }, ctx) end)
+    assert.has_error(function() core.build_request({ url = "u", params = {} }, nil) end)
+  end)
+end)

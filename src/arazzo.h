@@ -88,9 +88,18 @@ void arazzo_time_open(lua_State *L);
  * or nil, then nil or the message/note) and returns 2. Raises when eidx is
  * not an expression or ctx not a table. */
 int arazzo_expr_eval_call(lua_State *L, int eidx, int ctx);
-/* step.c: the run-time helpers core.render_template, core.eval_outputs and
- * core.eval_conds. */
+/* step.c: the run-time helpers core.render_template, core.eval_outputs,
+ * core.eval_conds and core.build_request. */
 void arazzo_step_open(lua_State *L);
+/* step.c: render the template lits/exprs (stack indexes of the two lists)
+ * against ctx as JSON (json) or form text: pushes the text and returns 1,
+ * or pushes nothing and returns 0 when a value is missing, is a table or
+ * does not encode. */
+int arazzo_step_render(lua_State *L, int json, int lits, int exprs, int ctx);
+/* step_request.c: core.build_request (see there). */
+int arazzo_step_build_request(lua_State *L);
+/* param.c: core.param_serialize, for C callers through lua_call. */
+int arazzo_param_serialize_lua(lua_State *L);
 
 /* json_encode.c: encode the value at idx (compact, max_depth 1000) and append
  * the text to b, which the caller initialised and which must be the top of

@@ -271,7 +271,7 @@ static int p_setup(pser *p) {
  * -> the text for a path template, a query fragment "k=v&k=v", a header
  * value or a cookie fragment | nil, msg, "param" (see the section comment).
  * Raises on wrong argument types. */
-static int l_param_serialize(lua_State *L) {
+int arazzo_param_serialize_lua(lua_State *L) {
   pser p;
   size_t n;
   memset(&p, 0, sizeof p);
@@ -302,6 +302,6 @@ static int l_param_serialize(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg param_funcs[] = {{"param_serialize", l_param_serialize}, {NULL, NULL}};
+static const luaL_Reg param_funcs[] = {{"param_serialize", arazzo_param_serialize_lua}, {NULL, NULL}};
 
 void arazzo_param_open(lua_State *L) { luaL_setfuncs(L, param_funcs, 0); }

@@ -44,40 +44,49 @@ static int append_value(lua_State *L, arazzo_sbuf *b, int idx, int json, const u
   return 1;
 }
 
-static int l_render_template(lua_State *L) {
-  const char *kind = luaL_checkstring(L, 1);
+int arazzo_step_render(lua_State *L, int json, int lits, int exprs, int ctx) {
   unsigned char set[256];
   arazzo_sbuf b;
-  size_t n, i;
-  int json = strcmp(kind, "json") == 0;
-  luaL_argcheck(L, json || strcmp(kind, "form") == 0, 1, "expected 'json' or 'form'");
-  luaL_checktype(L, 2, LUA_TTABLE);
-  luaL_checktype(L, 3, LUA_TTABLE);
-  luaL_checktype(L, 4, LUA_TTABLE);
-  n = (size_t)lua_rawlen(L, 3);
-  luaL_argcheck(L, (size_t)lua_rawlen(L, 2) == n + 1, 2, "expected one more literal than expressions");
-  lua_settop(L, 4);
+  size_t n = (size_t)lua_rawlen(L, exprs), i;
+  int top = lua_gettop(L);
+  if ((size_t)lua_rawlen(L, lits) != n + 1) luaL_error(L, "render: expected one more literal than expressions");
   luaL_checkstack(L, 12, "render_template");
   arazzo_url_charset(set, "*-._");
   arazzo_sbuf_init(L, &b);
   for (i = 0;; i++) {
     size_t ll;
     const char *lit;
-    lua_rawgeti(L, 2, (lua_Integer)i + 1);
+    lua_rawgeti(L, lits, (lua_Integer)i + 1);
     lit = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &ll) : NULL;
-    if (lit == NULL) return luaL_argerror(L, 2, "literals must be strings");
+    if (lit == NULL) luaL_error(L, "render: literals must be strings");
     arazzo_sbuf_add(&b, lit, ll);
     lua_pop(L, 1);
     if (i == n) break;
-    lua_rawgeti(L, 3, (lua_Integer)i + 1);
-    arazzo_expr_eval_call(L, -1, 4); /* expr, value, message */
+    lua_rawgeti(L, exprs, (lua_Integer)i + 1);
+    arazzo_expr_eval_call(L, -1, ctx); /* expr, value, message */
     if (!append_value(L, &b, lua_gettop(L) - 1, json, set)) {
-      lua_pushnil(L);
-      return 1;
+      lua_settop(L, top);
+      return 0;
     }
     lua_pop(L, 3);
   }
   arazzo_sbuf_push(&b);
+  lua_replace(L, top + 1); /* over the buffer's slot */
+  lua_settop(L, top + 1);
+  return 1;
+}
+
+static int l_render_template(lua_State *L) {
+  const char *kind = luaL_checkstring(L, 1);
+  int json = strcmp(kind, "json") == 0;
+  luaL_argcheck(L, json || strcmp(kind, "form") == 0, 1, "expected 'json' or 'form'");
+  luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  luaL_checktype(L, 4, LUA_TTABLE);
+  luaL_argcheck(L, (size_t)lua_rawlen(L, 2) == (size_t)lua_rawlen(L, 3) + 1, 2,
+                "expected one more literal than expressions");
+  lua_settop(L, 4);
+  if (!arazzo_step_render(L, json, 2, 3, 4)) lua_pushnil(L);
   return 1;
 }
 
@@ -167,6 +176,7 @@ static int l_eval_conds(lua_State *L) {
 }
 
 static const luaL_Reg step_funcs[] = {{"render_template", l_render_template},
+                                      {"build_request", arazzo_step_build_request},
                                       {"eval_outputs", l_eval_outputs},
                                       {"eval_conds", l_eval_conds},
                                       {NULL, NULL}};

@@ -135,8 +135,13 @@ local function decide_auth(op, creds)
       end
     end
   end
-  local d = { plan = plan, note = anote, headers_only = true }
-  if plan then for _, a in ipairs(plan) do if a.kind ~= "header" then d.headers_only = false end end end
+  local d = { plan = plan, note = anote, headers_only = true, hlist = {} }
+  if plan then
+    for _, a in ipairs(plan) do
+      if a.kind ~= "header" then d.headers_only = false end
+      d.hlist[#d.hlist + 1], d.hlist[#d.hlist + 2] = a.name, a.value
+    end
+  end
   return d
 end
 
@@ -235,8 +240,22 @@ end
 -- @param notes the step record's notes
 -- @param hinfo the hooks' step table (nil without hooks)
 -- @return request | nil, code, message
+local build_request = core.build_request
+
 local function prepare(st, step, ctx, full, notes, hinfo, wfid, entry)
   local op = step.operation
+  -- the common case in one C call; whatever it cannot do, the Lua below does
+  local k = step.kernel
+  if k and not full and not st.opts.idempotency then
+    local d = auth_for(st, op)
+    if d.plan and d.headers_only then
+      local wire = build_request(k, ctx, d.hlist, st.timeout)
+      if wire then
+        if d.note then notes[#notes + 1] = d.note end
+        return wire
+      end
+    end
+  end
   local pvals, err
   if #step.parameters > 0 then
     pvals, err = eval_params(st, step, ctx)

@@ -286,6 +286,42 @@ local function compile_outputs(c, map, path)
   return out
 end
 
+-- What core.build_request needs to build the step's request in one call,
+-- or false when the step needs the Lua path: a parameter sent as `content`
+-- or holding expressions inside a structure, header names that repeat (in
+-- any case, Cookie included), a payload without a fast template, or
+-- replacements.
+local function request_kernel(plan)
+  local op = plan.operation
+  if not op or plan.kind ~= "operation" then return false end
+  local params, seen, cookies = {}, {}, false
+  for i, p in ipairs(plan.parameters) do
+    local spec = p.spec or {}
+    if spec.content ~= nil then return false end
+    local v = p.value
+    local expr, value = false, nil
+    if type(v) == "userdata" then expr = v
+    elseif type(v) == "table" and v.tag == "const" then value = v.value
+    else return false end
+    if p["in"] == "header" then
+      local l = p.name:lower()
+      if seen[l] then return false end
+      seen[l] = true
+    elseif p["in"] == "cookie" then
+      cookies = true
+    end
+    params[i] = { p.name, p["in"], expr, value, spec.style, spec.explode, spec.allowReserved }
+  end
+  if cookies and seen.cookie then return false end
+  local k = { method = op.method, url = op.url, params = params }
+  local b = plan.body
+  if b and b.payload ~= nil then
+    if not b.fast or #b.replacements > 0 then return false end
+    k.body, k.ct = b.fast, b.content_type
+  end
+  return k
+end
+
 local function step_plan(st, c, wf, wplan, step, i, wpath)
   local spath = extend(extend(wpath, "steps"), i)
   local plan = { id = step.stepId, index = i, description = step.description, path = spath }
@@ -323,6 +359,7 @@ local function step_plan(st, c, wf, wplan, step, i, wpath)
       plan.success[#plan.success + 1] = compile.criterion(c, cr, extend(extend(spath, "successCriteria"), j))
     end
   end
+  plan.kernel = request_kernel(plan)
   -- simple conditions only: their compiled conditions, for core.eval_conds
   plan.conds = {}
   for j, cr in ipairs(plan.success) do
