@@ -385,9 +385,9 @@ local function exec_step(st, wf, step, base, depth, entry, attempt)
   end
   rec.ok = passed
   if passed then
-    local outs = eval_outputs(step.outputs, ctx, rec.notes)
-    rec.outputs = outs
-    base.steps[step.id] = { outputs = outs }
+    rec.outputs = eval_outputs(step.outputs, ctx, rec.notes)
+    -- $steps.<id>.outputs.<name> reads only the record's outputs
+    base.steps[step.id] = rec
   end
   if not rec.ms then rec.ms = (now() - t0) * 1000 end
   if st.trace then trace(st, { event = "step_end", workflow = wf.id, step = step.id, ok = passed, status = rec.status_code,

@@ -300,29 +300,28 @@ local function fast_path(s)
       return nil
     end
   end
-  local np, nr = #props, #req
-  return function(x)
-    if type(x) ~= "table" or getmetatable(x) == array_mt then return false end
-    for key in next, x do
-      if type(key) ~= "string" then return false end -- not a JSON object: the full path says why
+  -- straight-line code: one test per property (names quoted with %q)
+  local src = { "local array_mt, next, type, getmetatable, is_integral = ...",
+    "return function(x)",
+    "  if type(x) ~= 'table' or getmetatable(x) == array_mt then return false end",
+    "  for key in next, x do if type(key) ~= 'string' then return false end end",
+    "  local v" }
+  for _, name in ipairs(req) do src[#src + 1] = fmt("  if x[%q] == nil then return false end", name) end
+  for _, p in ipairs(props) do
+    local want = p[2]
+    src[#src + 1] = fmt("  v = x[%q]", p[1])
+    if want == "string" or want == "boolean" then
+      src[#src + 1] = fmt("  if v ~= nil and type(v) ~= %q then return false end", want)
+    elseif want == "number" then
+      src[#src + 1] = "  if v ~= nil and (type(v) ~= 'number' or v - v ~= 0) then return false end"
+    else
+      src[#src + 1] = "  if v ~= nil and (type(v) ~= 'number' or v - v ~= 0 or not is_integral(v)) then return false end"
     end
-    for i = 1, nr do
-      if x[req[i]] == nil then return false end
-    end
-    for i = 1, np do
-      local p = props[i]
-      local v = x[p[1]]
-      if v ~= nil then
-        local want, tv = p[2], type(v)
-        if want == "string" or want == "boolean" then
-          if tv ~= want then return false end
-        elseif tv ~= "number" or v - v ~= 0 or (want == "integer" and not is_integral(v)) then
-          return false
-        end
-      end
-    end
-    return true
   end
+  src[#src + 1] = "  return true\nend"
+  local chunk = load(table.concat(src, "\n"), "=(arazzo.schema fast path)", "t")
+  if not chunk then return nil end
+  return chunk(array_mt, next, type, getmetatable, is_integral)
 end
 
 function M.compile(s, opts)
