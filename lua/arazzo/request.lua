@@ -23,7 +23,6 @@ local function lower(k)
   lower_memo[k], lower_n = l, lower_n + 1
   return l
 end
-M.lower = lower
 
 -- Header parameters {{name, value}...} into a name -> value map; repeats of
 -- a name (in any case) are joined with ", ".
