@@ -43,20 +43,34 @@ local EMPTY = setmetatable({}, { __newindex = function() error("internal: a shar
 -- whose options differ in any field checks and decides again.
 local config_memo = setmetatable({}, { __mode = "k" })
 
-local function same_fields(t, copy)
+--- A copy of t's fields for a later `same` check; with nested, tables one
+-- level down are copied too (deeper ones make it nil: not remembered).
+function M.snapshot(t, nested)
+  local copy, n = {}, 0
+  for k, v in pairs(t) do
+    if nested and type(v) == "table" then
+      v = M.snapshot(v, false)
+      for _, x in pairs(v) do if type(x) == "table" then return nil end end
+    end
+    copy[k], n = v, n + 1
+  end
+  copy[0] = n
+  return copy
+end
+
+--- Whether t still has exactly the fields of snapshot copy (same nesting).
+function M.same(t, copy, nested)
   local n = 0
   for k, v in pairs(t) do
-    if copy[k] ~= v then return false end
+    local c = copy[k]
+    if nested and type(v) == "table" then
+      if type(c) ~= "table" or not M.same(v, c, false) then return false end
+    elseif c ~= v then
+      return false
+    end
     n = n + 1
   end
   return n == copy[0]
-end
-
-local function copy_fields(t)
-  local c, n = {}, 0
-  for k, v in pairs(t) do c[k], n = v, n + 1 end
-  c[0] = n
-  return c
 end
 
 local function transport_for(opts)
@@ -77,7 +91,7 @@ local NO_OPTS = {}
 function M.config_for(opts)
   if opts == nil then opts = NO_OPTS end
   local m = config_memo[opts]
-  if m and same_fields(opts, m.opts) and same_fields(m.cfg.hooks, m.hooks) then return m.meta end
+  if m and M.same(opts, m.opts) and M.same(m.cfg.hooks, m.hooks) then return m.meta end
   check_opts(opts)
   local hooks = opts.hooks or EMPTY
   local cfg = {
@@ -87,7 +101,7 @@ function M.config_for(opts)
     inputs_for = opts.inputs_for or EMPTY, missing = opts.missing or "error", transport = transport_for(opts),
   }
   local meta = { __index = cfg }
-  config_memo[opts] = { opts = copy_fields(opts), hooks = copy_fields(hooks), cfg = cfg, meta = meta }
+  config_memo[opts] = { opts = M.snapshot(opts), hooks = M.snapshot(hooks), cfg = cfg, meta = meta }
   return meta
 end
 

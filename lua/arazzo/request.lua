@@ -7,6 +7,7 @@ local compile = require "arazzo.compile"
 local body = require "arazzo.body"
 local params = require "arazzo.params"
 local auth = require "arazzo.auth"
+local snap = require "arazzo.config" -- snapshot / same
 
 local M = {}
 
@@ -96,34 +97,6 @@ local NO_PARAMS = setmetatable({}, { __newindex = function() error("internal: th
 -- in any field decides again.
 local auth_memo = setmetatable({}, { __mode = "k" })
 
-local function same_creds(t, copy, depth)
-  local n = 0
-  for k, v in pairs(t) do
-    local c = copy[k]
-    if type(v) == "table" then
-      if depth > 0 or type(c) ~= "table" or not same_creds(v, c, 1) then return false end
-    elseif c ~= v then
-      return false
-    end
-    n = n + 1
-  end
-  return n == copy[0]
-end
-
-local function copy_creds(t, depth)
-  local copy, n = {}, 0
-  for k, v in pairs(t) do
-    if type(v) == "table" then
-      if depth > 0 then return nil end -- deeper than credentials go: not remembered
-      v = copy_creds(v, 1)
-      if not v then return nil end
-    end
-    copy[k], n = v, n + 1
-  end
-  copy[0] = n
-  return copy
-end
-
 local function decide_auth(op, creds)
   local plan, anote = auth.plan(op.security, creds)
   if plan then
@@ -152,11 +125,11 @@ local function auth_for(st, op)
   if type(creds) == "table" then
     local m = auth_memo[creds]
     local e = m and m[op.security]
-    if e and same_creds(creds, e.copy, 0) then
+    if e and snap.same(creds, e.copy, true) then
       d = e.decision
     else
       d = decide_auth(op, creds)
-      local copy = copy_creds(creds, 0)
+      local copy = snap.snapshot(creds, true)
       if copy then
         if not m then m = setmetatable({}, { __mode = "k" }); auth_memo[creds] = m end
         m[op.security] = { decision = d, copy = copy }
