@@ -290,7 +290,7 @@ components:
         operationId: createCharge
         requestBody:
           contentType: application/x-www-form-urlencoded
-          payload: {customer: $inputs.v, "a key&=": $inputs.w, flag: false, n: 12, none: null}
+          payload: {customer: $inputs.v, "a key&=": $inputs.w, flag: false, n: 12, none: null, meta: {a: 1, b: [x]}}
 ]])
       local huge = math.maxinteger or 2 ^ 53
       local VALUES = { "plain", 'quote " and \\ back', "tab\tnew\nline", "caf\195\169 \226\130\172", "sp ace&x=y+z%/~*-._",
@@ -314,7 +314,7 @@ components:
       local _, log = run(w, { v = "in_1", w = 2 }, routes)
       assert.equal('[{"id":"in_1","const":{"b":"x \\"y\\"","a":[1,2.5,null]},"nested":{"deep":["in_1",7,2]}},{"tail":2}]',
         log[1].body)
-      assert.equal("customer=in_1&a+key%26%3D=2&flag=false&n=12&none=", log[2].body)
+      assert.equal("customer=in_1&a+key%26%3D=2&flag=false&n=12&none=&meta%5Ba%5D=1&meta%5Bb%5D%5B0%5D=x", log[2].body)
       -- a missing value: the same error, or with missing = "omit" the same omission
       local r1, l1 = run(w, { w = 1 }, routes)
       local r2 = run(w, { w = 1 }, routes, { hooks = noop })

@@ -220,8 +220,7 @@ end
 -- reports or omits exactly as before. The text is byte-identical to
 -- serialize(evaluate(payload)).
 
-local json_encode, isinteger = core.json_encode, core.isinteger
-local TWO53 = 2 ^ 53
+local json_encode = core.json_encode
 
 -- Literal text and slots of a compiled JSON value; false when a part cannot
 -- be rendered ahead (a JSON text template, a constant that does not encode).
@@ -261,41 +260,26 @@ local function json_parts(node, lits, exprs, depth)
   return false
 end
 
--- A form name or value: ASCII letters, digits and *-._ kept, space as +,
--- every other byte %XX (what core.form_encode does).
-local function form_escape(s)
-  if not s:find("[^A-Za-z0-9*%-._]") then return s end
-  return (s:gsub("[^A-Za-z0-9*%-._ ]", function(c) return format("%%%02X", c:byte()) end):gsub(" ", "+"))
-end
-
--- A scalar as form text, or nil (a float or anything else: structured path).
-local function form_scalar(v)
-  local t = type(v)
-  if t == "string" then return form_escape(v) end
-  if t == "number" then
-    -- -0.0 is integral on LuaJIT: leave it (and floats) to the encoder
-    if isinteger(v) and v > -TWO53 and v < TWO53 and (v ~= 0 or 1 / v > 0) then return format("%d", v) end
-    return nil
-  end
-  if t == "boolean" then return v and "true" or "false" end
-  if v == null then return "" end
-  return nil
-end
-
+-- Literal text and slots of a compiled form payload: the text of each
+-- constant member and the "name=" before each slot come from
+-- core.form_encode itself; false for anything else (or a constant that
+-- writes nothing, which would leave a dangling '&').
 local function form_parts(node, lits, exprs)
   if type(node) ~= "table" or node.tag ~= "object" then return false end
   lits[1] = ""
   for i, k in ipairs(node.keys) do
     local item = node.items[k]
-    local text = (i > 1 and "&" or "") .. form_escape(k) .. "="
-    lits[#lits] = lits[#lits] .. text
+    local sep = i > 1 and "&" or ""
     if type(item) == "userdata" then
+      local name = core.form_encode({ [k] = "" })
+      if not name then return false end
+      lits[#lits] = lits[#lits] .. sep .. name
       exprs[#exprs + 1] = item
       lits[#lits + 1] = ""
     elseif type(item) == "table" and item.tag == "const" then
-      local v = form_scalar(item.value)
-      if v == nil then return false end
-      lits[#lits] = lits[#lits] .. v
+      local text = core.form_encode({ [k] = compile.eval(item, {}) })
+      if not text or text == "" then return false end
+      lits[#lits] = lits[#lits] .. sep .. text
     else
       return false
     end
