@@ -279,7 +279,6 @@ local function compile_outputs(c, map, path)
   -- true when the declared order is the bytewise order (what a table
   -- without a recorded order encodes in): the runner then records none
   local sorted = core.keys(names)
-  out.sorted = true
   for i, o in ipairs(out) do if sorted[i] ~= o.name then out.sorted = false end end
   -- the same as two lists, for core.eval_outputs
   for i, o in ipairs(out) do out.names[i], out.exprs[i] = o.name, o.expr end
