@@ -142,34 +142,13 @@ local function auth_for(st, op)
   return d
 end
 
--- Apply the run's auth decision for the operation. Headers the step sets
--- win over credentials. known: the request's headers are only the step's
--- own (no hook ran): without header parameters only Content-Type is there.
--- Returns true or nil, message.
-local function apply_auth(st, step, op, headers, req, notes, known)
+-- Apply the run's auth decision for the operation (headers the step sets
+-- win over credentials: auth.apply_map). Returns true or nil, message.
+local function apply_auth(st, op, req, notes)
   local d = auth_for(st, op)
-  local plan = d.plan
-  if not plan then return nil, format("source '%s': %s", op.source, d.note) end
+  if not d.plan then return nil, format("source '%s': %s", op.source, d.note) end
   if d.note then notes[#notes + 1] = d.note end
-  if #plan == 0 then return true end
-  if not d.headers_only then
-    auth.apply_map(plan, req)
-    return true
-  end
-  for i = 1, #plan do
-    local a = plan[i]
-    local name = a.name
-    if headers[name] == nil then
-      local lname = lower(name)
-      local present = false
-      if known and not step.header_params then
-        present = lname == "content-type" and headers["Content-Type"] ~= nil
-      else
-        for k in pairs(headers) do if lower(k) == lname then present = true break end end
-      end
-      if not present then headers[name] = a.value end
-    end
-  end
+  if #d.plan > 0 then auth.apply_map(d.plan, req) end
   return true
 end
 
@@ -274,7 +253,7 @@ local function prepare(st, step, ctx, full, notes, hinfo, wfid, entry)
     if type(request.headers) ~= "table" then return nil, "request", "before_request hook: request.headers is not a table" end
     headers = request.headers
   end
-  local aok, aerr = apply_auth(st, step, op, headers, request, notes, hook == nil)
+  local aok, aerr = apply_auth(st, op, request, notes)
   if not aok then return nil, "auth", aerr end
   if st.opts.idempotency then add_idempotency(st, op, headers, wfid, step.id, entry) end
   if hook then

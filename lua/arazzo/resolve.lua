@@ -346,10 +346,6 @@ local function step_plan(st, c, wf, wplan, step, i, wpath)
     end
   else
     plan.parameters = operation_parameters(st, c, plan, params, spath)
-    plan.header_params = false -- whether any parameter goes into a header (auth checks presence)
-    for _, p in ipairs(plan.parameters) do
-      if p["in"] == "header" or p["in"] == "cookie" then plan.header_params = true end
-    end
     plan.body = request_body(st, c, step, plan, spath)
   end
   plan.success = {}

@@ -183,6 +183,17 @@ local function exec_http(st, wf, step, ctx, hinfo, rec, entry)
   return true, res
 end
 
+-- Whether the step's success criteria hold: passed, failing source, note.
+-- All simple conditions go to core.eval_conds in one call.
+local function criteria_hold(step, ctx)
+  if step.conds then
+    local ok, i, note = eval_conds(step.conds, ctx)
+    if ok then return true end
+    return false, step.success[i].source, note
+  end
+  return criteria.all(step.success, ctx)
+end
+
 local function judge(st, step, ctx, res, hinfo, rec, transported)
   local passed, failed_src, note
   if not transported then
@@ -191,12 +202,8 @@ local function judge(st, step, ctx, res, hinfo, rec, transported)
     local sc = ctx.statusCode
     passed = type(sc) == "number" and sc >= 200 and sc <= 299
     if not passed then failed_src = "default: a status in 200-299" end
-  elseif step.conds then
-    local ok, i, n = eval_conds(step.conds, ctx)
-    passed = ok
-    if not ok then failed_src, note = step.success[i].source, n end
   else
-    passed, failed_src, note = criteria.all(step.success, ctx)
+    passed, failed_src, note = criteria_hold(step, ctx)
   end
   if transported and st.hooks.success then
     local ok, v = call_hook(st, "success", hinfo, res, passed)
@@ -267,7 +274,7 @@ local function exec_workflow_step(st, step, base, depth, rec)
   rec.status_code = ctx.statusCode
   if rec.error then return false, ctx end
   if #step.success > 0 then
-    local ok, src, note = criteria.all(step.success, ctx)
+    local ok, src, note = criteria_hold(step, ctx)
     if not ok then
       rec.error = { code = "criteria", message = format("success criteria not met: %s%s", src, note and (": " .. note) or ""),
         step = step.id }
